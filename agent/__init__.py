@@ -1,0 +1,1 @@
+"""cytoql.agent: natural language to CytoQL, with a sandboxed CodeAct fallback."""

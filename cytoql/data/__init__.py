@@ -1,0 +1,1 @@
+"""Reading spatial samples out of AnnData: positions, units, FOVs, windows, polygons."""

@@ -1,0 +1,1 @@
+"""Diagnostics: structured errors with spans, rendered as text or JSON."""

@@ -1,0 +1,1 @@
+"""AnnData keys CytoQL reads and writes, and squidpy interop."""
