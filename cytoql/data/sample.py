@@ -167,7 +167,7 @@ class Sample:
         names = [f.name for f in self.fovs]
         hint = closest(str(name), names)
         raise DataError(f"no field of view {str(name)!r}"
-                        + (f"; did you mean {quote_list(hint)}?" if hint else "")
+                        + (f"; did you mean {quote_list(hint)}?" if hint else ";")
                         + f" FOVs: {quote_list(names)}")
 
     # ------------------------------------------------------------------ columns

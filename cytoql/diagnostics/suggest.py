@@ -52,7 +52,7 @@ def closest(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
             score = 0.5 + abs(len(norm) - len(query)) / 100
         else:
             dist = edit_distance(query, norm)
-            if dist > max(1, max(len(query), len(norm)) // 3):
+            if dist > max(len(query), len(norm)) // 3:
                 continue
             score = float(dist)
         scored.append((score, order, cand))
