@@ -4,6 +4,9 @@
 
     CytoQLError
     ├── QueryError              the query is wrong (cytoql.diagnostics)
+    │   ├── QuerySyntaxError    E01xx
+    │   ├── QueryNameError      E02xx
+    │   └── QueryTypeError      E03xx
     ├── DataError(ValueError)   the AnnData cannot be used as given
     ├── EvaluationError         a checked query cannot run on this data
     └── InternalError           a CytoQL bug
@@ -22,11 +25,50 @@ __all__ = [
     "EmptySelectionWarning",
     "EvaluationError",
     "InternalError",
+    "QueryError",
+    "QueryNameError",
+    "QuerySyntaxError",
+    "QueryTypeError",
 ]
 
 
 class CytoQLError(Exception):
     """Base class of every error CytoQL raises on purpose."""
+
+
+class QueryError(CytoQLError):
+    """The query is wrong; ``.diagnostics`` holds every error found, ``str()`` renders them.
+
+    Parameters
+    ----------
+    diagnostics : sequence of cytoql.diagnostics.diagnostic.Diagnostic
+    source : cytoql.source.Source
+        The query text the spans point into.
+
+    Examples
+    --------
+    ``cytoql.compile('mean(distance(T -> nearest E)', schema)`` raises a
+    ``QuerySyntaxError`` (E0103, unexpected end of query).
+    """
+
+    def __init__(self, diagnostics, source):
+        from cytoql.diagnostics.render import render_text
+
+        self.diagnostics = tuple(diagnostics)
+        self.source = source
+        super().__init__("\n\n".join(render_text(d, source) for d in self.diagnostics))
+
+
+class QuerySyntaxError(QueryError):
+    """The text is not CytoQL (E01xx): ``count(cells where type = "PCT")``."""
+
+
+class QueryNameError(QueryError):
+    """An unknown or ambiguous name (E02xx): ``count(cells where type == "Tcell")``."""
+
+
+class QueryTypeError(QueryError):
+    """Wrong types, units, arity or option values (E03xx): ``count(cells within 30)``."""
 
 
 class DataError(CytoQLError, ValueError):
