@@ -25,6 +25,18 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
+def pytest_configure(config):
+    """Refuse to run against the source tree shadowing the installed package."""
+    try:
+        import cytoql.kernels  # noqa: F401  (lives in kernels/, only importable when installed)
+    except ImportError:
+        raise pytest.UsageError(
+            "cytoql.kernels is not importable: the source directory ./cytoql shadows the "
+            "installed package. Install it (pip install '.[dev]') and run `pytest`, not "
+            "`python -m pytest` (which puts the repository root on sys.path)."
+        ) from None
+
+
 @pytest.fixture
 def kidney():
     """The bundled CosMx kidney AnnData (a fresh copy for each test)."""
