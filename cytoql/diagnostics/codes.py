@@ -1,0 +1,161 @@
+"""Every diagnostic code with its title, an explanation, a failing and a fixed query.
+
+This table feeds ``cytoql explain CODE`` and the generated ``docs/diagnostics.md``.
+Codes by stage: E01xx syntax, E02xx names, E03xx types and units, E04xx data (found
+while running), W05xx warnings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CODES", "Code", "explain"]
+
+
+@dataclass(frozen=True)
+class Code:
+    """One diagnostic code: ``title`` is the short name, ``explanation`` the why."""
+
+    code: str
+    title: str
+    explanation: str
+    failing: str
+    fixed: str
+
+
+CODES: dict[str, Code] = {c.code: c for c in [
+    Code("E0101", "unexpected token",
+         "The parser met a word or symbol that cannot come at this place. The message "
+         "lists, in words, what could have come instead.",
+         "mean(distance(T -> nearest E)))", "mean(distance(T -> nearest E))"),
+    Code("E0102", "unexpected character",
+         "A character that is not part of CytoQL's syntax (e.g. `$`, `@`, `{`).",
+         "count(cells where type == $PCT)", 'count(cells where type == "PCT")'),
+    Code("E0103", "unexpected end of query",
+         "The query stops in the middle of an expression, typically a missing `)` or "
+         "a missing right-hand side.",
+         "mean(distance(T -> nearest E)", "mean(distance(T -> nearest E))"),
+    Code("E0104", "`=` used as a comparison",
+         "`=` only binds names (`let`) and keyword arguments; comparisons use `==`.",
+         'count(cells where type = "PCT")', 'count(cells where type == "PCT")'),
+    Code("E0105", "operator from another language",
+         "CytoQL spells boolean operators as words: `and`, `or`, `not` (not `&&`, `&`, "
+         "`||`, `|`, `!`).",
+         'count(cells where type == "PCT" && total_counts > 100)',
+         'count(cells where type == "PCT" and total_counts > 100)'),
+    Code("E0106", "unterminated string",
+         "A string literal opened with a quote is not closed on the same line.",
+         'count(cells where type == "PCT)', 'count(cells where type == "PCT")'),
+    Code("E0107", "not exactly one query",
+         "A query text is `let` bindings followed by exactly one result expression, "
+         "which comes last.",
+         'let P = cells where type == "PCT"', 'let P = cells where type == "PCT"\ncount(P)'),
+    Code("E0201", "unknown name",
+         "A bare name is a `let` binding, `cells` (all cells), `type` (the cell-type "
+         "label), or an obs column. Strings in quotes are cell types and categories.",
+         "count(cells where type == PCT)", 'count(cells where type == "PCT")'),
+    Code("E0202", "unknown function",
+         "The called name is not a CytoQL built-in; the message lists close names. "
+         "`docs/reference.md` lists all built-ins.",
+         "Kest(cells)", "count(cells)"),
+    Code("E0203", "unknown category",
+         "A string compared to a label column (such as the cell type) is not one of its "
+         "values. Matching ignores nothing: use the spelling the data uses.",
+         'count(cells where type == "Mesangial cell")',
+         'count(cells where type == "Mesangial.cell")'),
+    Code("E0204", "unknown column",
+         "`col(\"name\")` or a bare name refers to an obs column that does not exist.",
+         'mean(col("total_count"))', 'mean(col("total_counts"))'),
+    Code("E0205", "unknown gene",
+         "`expr(\"GENE\")` names a gene or marker that is not in `var_names`.",
+         'mean(expr("SPP"))', 'mean(expr("SPP1"))'),
+    Code("E0206", "ambiguous name",
+         "A name means two things at once, e.g. a `let` binding with the name of an obs "
+         "column, or `type` when obs also has a column called `type`.",
+         'let fov = cells where type == "PCT"\ncount(fov)',
+         'let P = cells where type == "PCT"\ncount(P)'),
+    Code("E0207", "name bound twice",
+         "Each `let` name is bound once per query.",
+         'let P = cells where type == "PCT"\nlet P = cells\ncount(P)',
+         'let P = cells where type == "PCT"\nlet A = cells\ncount(P)'),
+    Code("E0208", "unknown unit",
+         "Units: `um` (also `µm`), `mm`, `nm`, `um2`, `mm2`, `cells/mm2`, `deg`, `rad`.",
+         "count(cells where distance_to_edge() < 30 microns)",
+         "count(cells where distance_to_edge() < 30 um)"),
+    Code("E0209", "unknown option value",
+         "A keyword argument that takes one of a fixed set of values got another one.",
+         "fraction(cells, of = everything)", "fraction(cells)"),
+    Code("E0301", "type mismatch",
+         "An argument or operand has the wrong kind of value, e.g. a per-cell value "
+         "where a cell set is needed.",
+         "count(distance(cells -> nearest cells))",
+         "mean(distance(cells -> nearest cells))"),
+    Code("E0302", "wrong arguments",
+         "Too many or too few arguments, an unknown keyword, or one given twice.",
+         'mean(expr("SPP1"), expr("B2M"))', 'mean(expr("SPP1"))'),
+    Code("E0303", "missing unit",
+         "A length (a radius, a distance threshold) was given as a bare number. Write "
+         "the unit: the data's coordinates are converted to µm, so the number alone is "
+         "ambiguous.",
+         'count(cells where count(cells within 30) >= 1)',
+         'count(cells where count(cells within 30 um) >= 1)'),
+    Code("E0304", "unit mismatch",
+         "Quantities of different dimensions cannot be added or compared: a length "
+         "with a count, an area with a length.",
+         "mean(distance(cells -> nearest cells) + count(cells within 10 um))",
+         "mean(distance(cells -> nearest cells) + 10 um)"),
+    Code("E0305", "value out of range",
+         "A parameter is outside its valid range: a radius must be > 0, `k` >= 1, a "
+         "quantile in [0, 1].",
+         "count(cells where count(cells within 0 um) >= 1)",
+         "count(cells where count(cells within 10 um) >= 1)"),
+    Code("E0306", "per-cell values over different cells",
+         "Per-cell values are combined, or used to filter, only over the same cells. "
+         "Inside `A where ...` the values are for the cells of `A`.",
+         'let P = cells where type == "PCT"\nlet M = cells where type == "macrophage"\n'
+         "count(P where distance(M -> nearest P) < 20 um)",
+         'let P = cells where type == "PCT"\nlet M = cells where type == "macrophage"\n'
+         "count(P where distance(nearest M) < 20 um)"),
+    Code("E0307", "cannot group by this",
+         "`by` takes `fov`, `type` or a categorical obs column, and the result must be "
+         "a summary (a number), not a cell set or per-cell values.",
+         "distance(cells -> nearest cells) by type",
+         "mean(distance(cells -> nearest cells)) by type"),
+    Code("E0401", "k larger than the set",
+         "The k-th nearest cell does not exist: a field of view has fewer target cells "
+         "than k.",
+         'mean(distance(cells -> nearest cells where type == "NK", k = 3))',
+         'mean(distance(cells -> nearest cells where type == "NK", k = 1))'),
+    Code("E0402", "data cannot answer this",
+         "The query is valid but the data lacks what it needs (e.g. no label column for "
+         "`type`), or a kernel rejected its input.",
+         'count(cells where type == "PCT")  # on data built with type_key=None',
+         'count(cells where cluster == "3")'),
+    Code("W0501", "empty selection",
+         "A cell set is empty in a field of view: summaries over it are NaN there "
+         "(counts are 0) and distances to it are NaN.",
+         'mean(distance(cells -> nearest cells where type == "NK"))  # FOV without NK',
+         'mean(distance(cells -> nearest cells where type == "PCT"))'),
+    Code("W0502", "undefined values skipped",
+         "Some per-cell values are undefined (NaN), e.g. a local fraction around a cell "
+         "without neighbours; summaries skip them and say how many.",
+         "mean(local_fraction(cells where type == \"PCT\" within 5 um))",
+         "mean(local_fraction(cells where type == \"PCT\" within 50 um))"),
+]}
+
+
+def explain(code: str) -> str:
+    """The text of ``cytoql explain CODE``.
+
+    Raises
+    ------
+    KeyError
+        Unknown code; the message lists the codes.
+    """
+    entry = CODES.get(code.upper())
+    if entry is None:
+        raise KeyError(f"no diagnostic code {code!r}; codes: {', '.join(CODES)}")
+    indent = "\n    "
+    return (f"{entry.code}: {entry.title}\n\n{entry.explanation}\n\n"
+            f"Failing query:\n    {entry.failing.replace(chr(10), indent)}\n\n"
+            f"Fixed query:\n    {entry.fixed.replace(chr(10), indent)}\n")

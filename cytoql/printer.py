@@ -1,0 +1,105 @@
+"""Syntax tree → canonical CytoQL text (``cytoql fmt``); ``parse(to_text(t)) == t``.
+
+Canonical form: one statement a line, single spaces around binary operators and
+keywords, double-quoted strings, canonical unit spellings (``30 um``), and parentheses
+only where precedence needs them.
+"""
+
+from __future__ import annotations
+
+from cytoql import nodes as n
+
+__all__ = ["format_query", "to_text"]
+
+# Binding strength, loosest first; mirrors the precedence in grammar/cytoql.lark.
+_SETOP, _WHERE, _OR, _AND, _NOT, _CMP, _NBR, _SUM, _PROD, _UNARY, _ATOM = range(1, 12)
+
+
+def _number(value: float) -> str:
+    if value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def _string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _expr(node: n.Expr, need: int = _SETOP) -> str:
+    text, level = _format(node)
+    return f"({text})" if level < need else text
+
+
+def _format(node: n.Node) -> tuple[str, int]:
+    match node:
+        case n.Name(id=name):
+            return name, _ATOM
+        case n.Quantity(value=value, unit=unit):
+            return _number(value) + (f" {unit}" if unit else ""), _ATOM
+        case n.String(value=value):
+            return _string(value), _ATOM
+        case n.Call(func=func, args=args, keywords=keywords):
+            parts = [_expr(a) for a in args]
+            parts += [f"{k.name.id} = {_expr(k.value)}" for k in keywords]
+            return f"{func.id}({', '.join(parts)})", _ATOM
+        case n.Range(start=start, stop=stop, step=step):
+            text = f"{_expr(start, _SUM)} .. {_expr(stop, _SUM)}"
+            return text + (f" by {_expr(step, _SUM)}" if step is not None else ""), _ATOM
+        case n.Negate(operand=operand):
+            return "-" + _expr(operand, _UNARY), _UNARY
+        case n.BinaryOp(op=op, left=left, right=right):
+            level = _SUM if op in "+-" else _PROD
+            return f"{_expr(left, level)} {op} {_expr(right, level + 1)}", level
+        case n.Within(target=target, radius=radius, around=around):
+            text = f"{_expr(target, _SUM)} within {_expr(radius, _SUM)}"
+            return text + (f" of {_expr(around, _SUM)}" if around is not None else ""), _NBR
+        case n.Nearest(source=source, target=target):
+            prefix = f"{_expr(source, _SUM)} -> " if source is not None else ""
+            return f"{prefix}nearest {_expr(target, _SUM)}", _NBR
+        case n.Compare(op=op, left=left, right=right):
+            return f"{_expr(left, _NBR)} {op} {_expr(right, _NBR)}", _CMP
+        case n.IsIn(value=value, options=options):
+            return f"{_expr(value, _NBR)} in ({', '.join(_expr(o) for o in options)})", _CMP
+        case n.Not(operand=operand):
+            return f"not {_expr(operand, _NOT)}", _NOT
+        case n.BoolOp(op=op, left=left, right=right):
+            level = _OR if op == "or" else _AND
+            return f"{_expr(left, level)} {op} {_expr(right, level + 1)}", level
+        case n.Where(base=base, predicate=predicate):
+            return f"{_expr(base, _WHERE)} where {_expr(predicate, _OR)}", _WHERE
+        case n.SetOp(op=op, left=left, right=right):
+            return f"{_expr(left, _SETOP)} {op} {_expr(right, _WHERE)}", _SETOP
+        case n.Let(name=name, value=value):
+            return f"let {name.id} = {_expr(value)}", _ATOM
+        case n.Query(expr=expr, by=by):
+            return _expr(expr) + (" by " + ", ".join(k.id for k in by) if by else ""), _ATOM
+        case n.Program(lets=lets, query=query):
+            return "\n".join(_format(s)[0] for s in (*lets, query)), _ATOM
+    raise TypeError(f"cannot print {type(node).__name__}")
+
+
+def to_text(node: n.Node) -> str:
+    """Canonical text of a program, statement or expression.
+
+    Parameters
+    ----------
+    node : Node
+
+    Returns
+    -------
+    str
+        Text that parses back to an equal tree.
+    """
+    return _format(node)[0]
+
+
+def format_query(text: str) -> str:
+    """Parse and print ``text`` canonically (comments are dropped).
+
+    Raises
+    ------
+    QuerySyntaxError
+    """
+    from cytoql.parse import parse
+
+    return to_text(parse(text))
