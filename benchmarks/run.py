@@ -1,0 +1,103 @@
+"""Run the kernel benchmarks and print a table of times, ratios and peak memory.
+
+Usage (from the repository root, with the package installed)::
+
+    python benchmarks/run.py                      # every suite, every size
+    python benchmarks/run.py --sizes 10000 100000 --only spatial_index
+    python benchmarks/run.py --markdown docs/benchmarks.md
+
+Ratios are baseline time / CytoQL time (> 1: CytoQL is faster), measured in the same
+run on the same synthetic tissue. Timings are not tests: nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import HERE, load_module, measure, run_one  # noqa: E402
+
+SUITES = sorted(p.stem for p in HERE.glob("bench_*.py") if p.stem != "bench_compile")
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+
+
+def fmt_time(s: float) -> str:
+    return f"{s * 1e3:.1f} ms" if s < 1 else f"{s:.2f} s"
+
+
+def main(argv=None) -> int:
+    if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--child":
+        module, case, impl, n, repeat, cache = sys.argv[2:8]
+        print(json.dumps(measure(module, case, impl, int(n), int(repeat), Path(cache))))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="*", help="cell counts (default: each case's)")
+    parser.add_argument("--only", nargs="*", default=None, help=f"suites among {SUITES}")
+    parser.add_argument("--case", default=None, help="run only cases whose name contains this")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+
+    cache = Path(tempfile.gettempdir()) / "cytoql-bench"
+    cache.mkdir(exist_ok=True)
+    header = ("| suite | case | n | CytoQL | baseline | baseline time | ratio | CytoQL peak RSS "
+              "(extra) | target |")
+    rows = [header, "|" + "---|" * 9]
+    print(f"machine: {machine()}")
+    print(header)
+    print(rows[1])
+    for suite in args.only or SUITES:
+        module = suite if suite.startswith("bench_") else f"bench_{suite}"
+        for case in load_module(module).CASES:
+            if args.case and args.case not in case.name:
+                continue
+            for n in args.sizes or case.sizes:
+                ours = run_one(module, case, "cytoql", n, args.repeat, cache, args.timeout)
+                ours_t = fmt_time(ours["seconds"]) if "seconds" in ours else ours["error"]
+                mem = (f"{ours['peak_mib']:.0f} MiB (+{ours['extra_mib']:.0f})"
+                       if "peak_mib" in ours else "")
+                baselines = [b for b in case.baselines if n <= case.baseline_max_n.get(b, n)]
+                for name in baselines or [None]:
+                    if name is None:
+                        base_t, ratio, name = "", "", "—"
+                    else:
+                        base = run_one(module, case, name, n, args.repeat, cache, args.timeout)
+                        base_t = fmt_time(base["seconds"]) if "seconds" in base else base["error"]
+                        ratio = (f"{base['seconds'] / ours['seconds']:.2f}×"
+                                 if "seconds" in base and "seconds" in ours else "")
+                    row = (f"| {suite.removeprefix('bench_')} | {case.name} | {n:,} | {ours_t} | "
+                           f"{name} | {base_t} | {ratio} | {mem} | {case.target} |")
+                    rows.append(row)
+                    print(row, flush=True)
+    if args.markdown:
+        text = (f"Measured {date.today()} on {machine()}.\n"
+                "Ratio = baseline time / CytoQL time (> 1: CytoQL faster). Best of "
+                f"{args.repeat} calls after one warm-up, each in a fresh process.\n\n"
+                + "\n".join(rows) + "\n")
+        args.markdown.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
