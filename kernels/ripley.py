@@ -279,7 +279,10 @@ def _k_estimate(xy, ids_a, ids_b, r, window, code):
     xmin, ymin, xmax, ymax = window
     area = (xmax - xmin) * (ymax - ymin)
     n_a, n_b = ids_a.size, ids_b.size
-    n_pairs = n_a * n_b - np.intersect1d(ids_a, ids_b).size
+    shared = np.zeros(xy.shape[0], dtype=np.int8)
+    shared[ids_a] += 1
+    shared[ids_b] += 1
+    n_pairs = n_a * n_b - np.count_nonzero(shared == 2)
     if n_pairs == 0:
         return np.full(r.shape, np.nan)
     sums = _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, 0.0)
