@@ -7,9 +7,11 @@ order, so the result has the same bits on any thread count and no pair list is e
 materialised.
 
 The pair walk is a private uniform grid, not :mod:`cytoql.kernels.spatial_index`:
-the weights need every pair's ``(dx, dy)``, which a radius query would first have to
-store (and sort) in CSR form; the grid visits each pair once, in place, with the cell
-side >= ``max(r)`` so that a 3 x 3 block of cells covers every candidate.
+the weights need every pair's ``(dx, dy)``, which a radius query must first store and
+sort in CSR form. Measured on 100k uniform points (2 shared cores): chunked
+``query_radius`` alone took 2.5 s (r <= 100 at 0.003 points per unit area) and 11.8 s
+(r <= 50 at 0.1), against 0.29 s and 1.15 s for the whole fused translation-corrected
+L over 50 radii here.
 """
 
 from __future__ import annotations
