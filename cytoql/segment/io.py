@@ -64,8 +64,10 @@ class MultiplexImage:
 def _channel_first(data: np.ndarray, axes: str, path: str) -> np.ndarray:
     """Reorder ``data`` with tifffile ``axes`` to (C, Y, X); drop singleton T/Z/Q axes."""
     axes = axes.upper()
-    if "S" in axes and "C" not in axes:
-        axes = axes.replace("S", "C")
+    # Without a channel axis, RGB samples (S) or plain pages (I, Q: unknown) are channels.
+    for stand_in in "SIQ":
+        if "C" not in axes and stand_in in axes:
+            axes = axes.replace(stand_in, "C")
     for ax in list(axes):
         if ax not in "CYX":
             i = axes.index(ax)
@@ -136,6 +138,11 @@ def read_image(path, *, um_per_px: float | None = None,
         disagree by more than 1 %).
     channel_names : list of str, optional
         Names for the channels, overriding the OME channel names.
+
+    Notes
+    -----
+    Without a channel axis in the metadata, RGB samples or the pages of a plain
+    multi-page TIFF are the channels.
 
     Returns
     -------
