@@ -8,6 +8,7 @@ import anndata as ad
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from scipy.spatial import cKDTree
 from scipy.stats import ks_2samp
 
@@ -334,6 +335,16 @@ def test_polygons_contain_their_cells_and_tile_the_window(tmp_path):
     np.testing.assert_array_equal(back.obsm["spatial"], adata.obsm["spatial"])
     assert back.obs.equals(adata.obs)
     assert _uns_equal(back.uns, adata.uns)
+
+
+def test_a_single_cell_fov_gets_the_shrunk_window():
+    adata = synthetic(2, n_fovs=2, seed=0, polygons=True, fov_size=(100.0, 50.0))
+    polys = Sample.from_anndata(adata).polygons()
+    for i, window in enumerate(adata.uns["fov_windows"].values()):
+        x, y = adata.obsm["spatial"][i]
+        expected = shapely.affinity.scale(shapely.box(*window), 0.9, 0.9, origin=(x, y))
+        assert polys[i].symmetric_difference(expected).area < 1e-9
+        assert adata.obs["area"].iloc[i] == pytest.approx(0.81 * 100.0 * 50.0)
 
 
 # --- argument errors --------------------------------------------------------------
