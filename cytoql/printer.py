@@ -12,7 +12,8 @@ from cytoql import nodes as n
 __all__ = ["format_query", "to_text"]
 
 # Binding strength, loosest first; mirrors the precedence in grammar/cytoql.lark.
-_SETOP, _WHERE, _OR, _AND, _NOT, _CMP, _NBR, _SUM, _PROD, _UNARY, _ATOM = range(1, 12)
+# Neighbourhoods and pairings (_SPEC) only appear as call arguments.
+_SPEC, _SETOP, _WHERE, _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _ATOM = range(0, 11)
 
 
 def _number(value: float) -> str:
@@ -27,6 +28,8 @@ def _string(value: str) -> str:
 
 def _expr(node: n.Expr, need: int = _SETOP) -> str:
     text, level = _format(node)
+    if level == _SPEC and need > _SPEC:
+        raise ValueError("a neighbourhood or pairing is only printable as a call argument")
     return f"({text})" if level < need else text
 
 
@@ -39,8 +42,8 @@ def _format(node: n.Node) -> tuple[str, int]:
         case n.String(value=value):
             return _string(value), _ATOM
         case n.Call(func=func, args=args, keywords=keywords):
-            parts = [_expr(a) for a in args]
-            parts += [f"{k.name.id} = {_expr(k.value)}" for k in keywords]
+            parts = [_expr(a, _SPEC) for a in args]
+            parts += [f"{k.name.id} = {_expr(k.value, _SPEC)}" for k in keywords]
             return f"{func.id}({', '.join(parts)})", _ATOM
         case n.Range(start=start, stop=stop, step=step):
             text = f"{_expr(start, _SUM)} .. {_expr(stop, _SUM)}"
@@ -51,15 +54,15 @@ def _format(node: n.Node) -> tuple[str, int]:
             level = _SUM if op in "+-" else _PROD
             return f"{_expr(left, level)} {op} {_expr(right, level + 1)}", level
         case n.Within(target=target, radius=radius, around=around):
-            text = f"{_expr(target, _SUM)} within {_expr(radius, _SUM)}"
-            return text + (f" of {_expr(around, _SUM)}" if around is not None else ""), _NBR
+            text = f"{_expr(target)} within {_expr(radius)}"
+            return text + (f" of {_expr(around)}" if around is not None else ""), _SPEC
         case n.Nearest(source=source, target=target):
-            prefix = f"{_expr(source, _SUM)} -> " if source is not None else ""
-            return f"{prefix}nearest {_expr(target, _SUM)}", _NBR
+            prefix = f"{_expr(source)} -> " if source is not None else ""
+            return f"{prefix}nearest {_expr(target)}", _SPEC
         case n.Compare(op=op, left=left, right=right):
-            return f"{_expr(left, _NBR)} {op} {_expr(right, _NBR)}", _CMP
+            return f"{_expr(left, _SUM)} {op} {_expr(right, _SUM)}", _CMP
         case n.IsIn(value=value, options=options):
-            return f"{_expr(value, _NBR)} in ({', '.join(_expr(o) for o in options)})", _CMP
+            return f"{_expr(value, _SUM)} in ({', '.join(_expr(o) for o in options)})", _CMP
         case n.Not(operand=operand):
             return f"not {_expr(operand, _NOT)}", _NOT
         case n.BoolOp(op=op, left=left, right=right):

@@ -20,6 +20,14 @@ strings = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=8).
 leaves = st.one_of(names, quantities, strings)
 
 
+def _argument(children):
+    """Call arguments: expressions, neighbourhoods (`B within r of A`), pairings."""
+    return st.one_of(
+        children,
+        st.builds(n.Within, children, children, st.one_of(st.none(), children)),
+        st.builds(n.Nearest, st.one_of(st.none(), children), children))
+
+
 def _extend(children):
     ops = st.sampled_from
     return st.one_of(
@@ -31,12 +39,10 @@ def _extend(children):
         st.builds(n.Not, children),
         st.builds(n.SetOp, ops(["union", "intersect", "except"]), children, children),
         st.builds(n.Where, children, children),
-        st.builds(n.Within, children, children, st.one_of(st.none(), children)),
-        st.builds(n.Nearest, st.one_of(st.none(), children), children),
-        st.builds(n.Call, names, st.lists(children, max_size=3).map(tuple),
+        st.builds(n.Call, names, st.lists(_argument(children), max_size=3).map(tuple),
                   st.lists(st.builds(n.Keyword, names, st.one_of(
-                      children, st.builds(n.Range, children, children,
-                                          st.one_of(st.none(), children)))),
+                      _argument(children), st.builds(n.Range, children, children,
+                                                     st.one_of(st.none(), children)))),
                            max_size=2).map(tuple)),
     )
 

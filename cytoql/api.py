@@ -1,0 +1,147 @@
+"""The pipeline: parse → resolve and check → plan → evaluate per FOV → result.
+
+``query`` runs a query on an AnnData, ``compile`` checks one against a schema without
+running it, ``explain`` shows the plan.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+
+from cytoql.check import check
+from cytoql.data import Sample
+from cytoql.errors import (AssumptionWarning, CytoQLError, EmptySelectionWarning,
+                           InternalError)
+from cytoql.evaluate import evaluate_fov
+from cytoql.parse import parse
+from cytoql.plan import Plan
+from cytoql.resolve import Schema
+from cytoql.results import Result, build_result
+from cytoql.source import Source
+
+__all__ = ["compile", "query", "schema_of"]
+
+
+def _guard(fn, *args, **kwargs):
+    """Let CytoQL's own errors through; anything else is a bug (InternalError)."""
+    try:
+        return fn(*args, **kwargs)
+    except CytoQLError:
+        raise
+    except Exception as exc:
+        raise InternalError(f"{type(exc).__name__}: {exc}") from exc
+
+
+def schema_of(adata_or_sample, **options) -> Schema:
+    """The :class:`~cytoql.resolve.Schema` of an AnnData (``options`` as in :func:`query`)
+    or of a :class:`~cytoql.data.Sample`."""
+    sample = adata_or_sample if isinstance(adata_or_sample, Sample) else \
+        Sample.from_anndata(adata_or_sample, **options)
+    return Schema.from_sample(sample)
+
+
+def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa: A001
+    """Check a query against a dataset's schema without running it.
+
+    Parameters
+    ----------
+    text : str
+        CytoQL text: ``let`` bindings and one result expression.
+    schema : Schema
+        From :func:`schema_of` (or ``Schema.from_sample``).
+    name : str, default "query"
+        Name shown in diagnostics (``query:1:5``).
+
+    Returns
+    -------
+    Plan
+        The checked plan; ``plan.explain()`` shows its steps, defaults and conventions.
+
+    Raises
+    ------
+    QueryError
+        Only this (QuerySyntaxError, QueryNameError, QueryTypeError), with every
+        independent diagnostic; anything else is an :class:`InternalError`.
+
+    Examples
+    --------
+    >>> import cytoql
+    >>> schema = cytoql.schema_of(cytoql.datasets.cosmx_kidney())
+    >>> cytoql.compile('count(cells where type == "PCT")', schema).text
+    'count(cells where type == "PCT")'
+    """
+    source = Source(text, name)
+    return _guard(lambda: check(parse(source), schema, source))
+
+
+def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str | None = "fov",
+          spatial_key: str = "spatial", unit: str | None = None,
+          um_per_unit: float | None = None, windows=None, seed: int | None = 0,
+          pool: bool = False) -> Result:
+    """Run a CytoQL query on spatial single-cell data.
+
+    Parameters
+    ----------
+    adata : AnnData or cytoql.data.Sample
+        Read only, never modified.
+    text : str
+        The query, e.g. ``'mean(distance(cells where type == "PCT" -> nearest cells))'``.
+    type_key, fov_key, spatial_key : str
+        obs/obsm keys of the cell type, the field of view and the positions.
+    unit, um_per_unit : optional
+        Override ``uns["spatial_unit"]``; otherwise an unknown scale is assumed to be µm
+        and recorded in the result's assumptions.
+    windows : optional
+        Window(s) in µm overriding metadata (see ``Sample.from_anndata``).
+    seed : int, default 0
+        Seed of random streams (derived per FOV and feature).
+    pool : bool, default False
+        Make ``result.value`` the pooled value over FOVs (by the catalog's exact combine
+        rule) instead of refusing when there are several FOVs.
+
+    Returns
+    -------
+    ScalarResult, PerCellResult or CellSetResult
+        Knows its unit, query, defaults, conventions, assumptions and warnings.
+
+    Raises
+    ------
+    QueryError
+        The query is wrong (with every diagnostic).
+    DataError
+        The AnnData cannot be used as given.
+    EvaluationError
+        The query cannot run on this data (E04xx, with the span).
+
+    Warns
+    -----
+    EmptySelectionWarning
+        A selection is empty in a FOV (W0501) or values were undefined (W0502).
+    AssumptionWarning
+        A scale or window was assumed.
+
+    Notes
+    -----
+    Each FOV is evaluated on its own: cells in different FOVs are never neighbours.
+    """
+    sample = adata if isinstance(adata, Sample) else Sample.from_anndata(
+        adata, type_key=type_key, fov_key=fov_key, spatial_key=spatial_key, unit=unit,
+        um_per_unit=um_per_unit, windows=windows)
+    source = Source(text)
+    schema = Schema.from_sample(sample)
+    plan = _guard(lambda: check(parse(source), schema, source))
+
+    def run():
+        outputs = [evaluate_fov(plan, sample, fov, seed, source, schema.categories)
+                   for fov in sample.fovs]
+        found = [w for o in outputs for w in o.warnings]
+        return build_result(plan, outputs, sample, assumptions=sample.assumptions,
+                            warnings=found, source=source, pool=pool)
+
+    result = _guard(run)
+    for warning in result.warnings:
+        _warnings.warn(f"{warning.code}: {warning.message}", EmptySelectionWarning,
+                       stacklevel=2)
+    for assumption in sample.assumptions:
+        _warnings.warn(assumption, AssumptionWarning, stacklevel=2)
+    return result

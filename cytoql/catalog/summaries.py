@@ -1,0 +1,192 @@
+"""Summaries of per-cell values: mean, median, quantile, std, CV, skewness, min, max,
+sum, count and fraction — and the reducers every summary (also counts, fractions and
+densities of cell sets) is computed with.
+
+A reducer turns the values of one FOV (and group) into a *partial*, partials of several
+FOVs merge (summed when additive, concatenated when gathered), and ``finish`` gives the
+value. So a pooled answer is exact: a mean pools as Σx / n, a median over the gathered
+values, never as a mean of per-FOV medians.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from cytoql.catalog.spec import (ADDITIVE, GATHER, RATIO_OF_SUMS, BuildError, Builtin, Combine,
+                                 Param, register)
+from cytoql.plan import Op
+from cytoql.types import ScalarT
+from cytoql.units import COUNT, DIMENSIONLESS
+
+__all__ = ["REDUCERS", "Reducer", "Summary"]
+
+
+@dataclass(frozen=True)
+class Reducer:
+    """``partial(values, area) -> ndarray``; ``finish(merged partial) -> float``."""
+
+    name: str
+    combine: Combine
+    partial: Callable
+    finish: Callable
+
+    def merge(self, partials: list[np.ndarray]) -> np.ndarray:
+        if self.combine is GATHER:
+            return np.concatenate(partials) if partials else np.empty(0)
+        return np.sum(partials, axis=0)
+
+
+def _ratio(num: float, den: float) -> float:
+    return float(num / den) if den else float("nan")
+
+
+def _gathered(fn, minimum: int = 1):
+    def finish(values: np.ndarray) -> float:
+        return float(fn(values)) if len(values) >= minimum else float("nan")
+    return finish
+
+
+def _std(values):
+    return np.std(values, ddof=1)
+
+
+def _skewness(values):
+    centred = values - values.mean()
+    m2 = np.mean(centred ** 2)
+    return np.mean(centred ** 3) / m2 ** 1.5 if m2 > 0 else np.nan
+
+
+def _cv(values):
+    mean = values.mean()
+    return _std(values) / mean if mean != 0 else np.nan
+
+
+def _odds(table) -> float:
+    a, b, c, d = table
+    if b * c == 0:
+        return float("inf") if a * d > 0 else float("nan")
+    return float(a * d / (b * c))
+
+
+def _table(values, area):
+    exposed, outcome = values[:, 0].astype(bool), values[:, 1].astype(bool)
+    return np.array([np.sum(exposed & outcome), np.sum(exposed & ~outcome),
+                     np.sum(~exposed & outcome), np.sum(~exposed & ~outcome)], dtype=float)
+
+
+def _keep(values, area):
+    return np.asarray(values, dtype=float)
+
+
+REDUCERS: dict[str, Reducer] = {r.name: r for r in [
+    Reducer("count", ADDITIVE, lambda v, a: np.array([np.sum(v)], float), lambda s: float(s[0])),
+    Reducer("sum", ADDITIVE, lambda v, a: np.array([np.sum(v)], float), lambda s: float(s[0])),
+    Reducer("mean", RATIO_OF_SUMS, lambda v, a: np.array([np.sum(v), len(v)], float),
+            lambda s: _ratio(s[0], s[1])),
+    Reducer("fraction", RATIO_OF_SUMS, lambda v, a: np.array([np.sum(v), len(v)], float),
+            lambda s: _ratio(s[0], s[1])),
+    Reducer("density", RATIO_OF_SUMS, lambda v, a: np.array([np.sum(v), a], float),
+            lambda s: _ratio(s[0], s[1])),
+    Reducer("odds_ratio", ADDITIVE, _table, _odds),
+    Reducer("median", GATHER, _keep, _gathered(np.median)),
+    Reducer("std", GATHER, _keep, _gathered(_std, 2)),
+    Reducer("cv", GATHER, _keep, _gathered(_cv, 2)),
+    Reducer("skewness", GATHER, _keep, _gathered(_skewness, 1)),
+    Reducer("min", GATHER, _keep, _gathered(np.min)),
+    Reducer("max", GATHER, _keep, _gathered(np.max)),
+]}
+
+
+@dataclass(frozen=True)
+class Summary(Op):
+    """Reduce ``values`` (per-cell ops, or none: one per cell) over the cells of ``domain``.
+
+    ``q`` is the quantile level for ``quantile``. Cells whose value is NaN are skipped.
+    """
+
+    reducer: str
+    values: tuple[Op, ...]
+    domain: Op
+    q: float | None = None
+
+    def reduce(self) -> Reducer:
+        if self.reducer == "quantile":
+            q = self.q
+            return Reducer("quantile", GATHER, _keep,
+                           _gathered(lambda v: np.quantile(v, q)))
+        return REDUCERS[self.reducer]
+
+    def evaluate(self, ev):
+        reducer = self.reduce()
+        return reducer.finish(ev.partial(self, None))
+
+
+_OVER = Param("over", "cells", "the cells summarised: the context of per-cell values written "
+               "without an explicit cell set, e.g. `mean(expr(\"B2M\"), over = A)`",
+               default="context")
+_SKIP = "cells whose value is undefined (NaN) are skipped, and the result says how many"
+_EMPTY = "over no cells the result is NaN (a count is 0)"
+
+
+def _summary(name, doc, reducer, *, unit=None, extra=(), conventions=(), example,
+             q=False, kind="number"):
+    """Register one summary; ``unit`` None keeps the unit of the values."""
+    params = (Param("values", kind, "per-cell values, for the cells in context"),) + extra + (
+        _OVER,)
+
+    def build(args, ctx):
+        values, over = args["values"], args["over"]
+        if over.node is not None and over.op != values.type.context:
+            raise BuildError("E0306", "the values are for other cells than `over`", "values",
+                             "per-cell values of another cell set",
+                             help="drop `over`, or write the values without an explicit "
+                                  "source so that they are for the cells of `over`")
+        dim = values.type.dim if unit is None else unit
+        level = args["q"].value if q else None
+        return Summary(reducer, (values.op,), values.type.context, level), ScalarT(dim)
+
+    register(Builtin(
+        name=name, category="summaries", params=params,
+        returns="a number per FOV, " + ("in the unit of the values" if unit is None
+                                        else unit.article()),
+        doc=doc, conventions=(_SKIP, _EMPTY) + tuple(conventions), examples=(example,),
+        combine=REDUCERS[reducer].combine if reducer in REDUCERS else GATHER, build=build,
+        aliases={"skewness": ("skew",), "std": ("sd",)}.get(name, ())))
+
+
+_summary("mean", "Arithmetic mean of per-cell values.", "mean",
+         example='mean(distance(cells where type == "Podocyte" -> nearest cells where type == "Mesangial.cell"))')
+_summary("median", "Median of per-cell values (the middle value; the mean of the two "
+         "middle values for an even count).", "median",
+         example='median(distance(cells where type == "PCT" -> nearest cells where type == "macrophage"))')
+_summary("quantile", "The q-quantile of per-cell values.", "quantile",
+         extra=(Param("q", "probability", "quantile level in [0, 1], e.g. 0.9",
+                      minimum=0.0, maximum=1.0),),
+         conventions=("linear interpolation between order statistics (numpy's default, "
+                      "R type 7)",),
+         example='quantile(distance(cells -> nearest cells), q = 0.9)', q=True)
+_summary("std", "Sample standard deviation of per-cell values.", "std",
+         conventions=("sample standard deviation (divides by n - 1); NaN for fewer than "
+                      "2 cells",),
+         example='std(total_counts)')
+_summary("cv", "Coefficient of variation: sample standard deviation / mean.", "cv",
+         unit=DIMENSIONLESS, conventions=("std with n - 1; NaN when the mean is 0",),
+         example='cv(count(cells within 30 um))')
+_summary("skewness", "Skewness of per-cell values.", "skewness", unit=DIMENSIONLESS,
+         conventions=("Fisher–Pearson coefficient g1 = m3 / m2^1.5 with population moments "
+                      "(scipy.stats.skew with bias=True); NaN when all values are equal",),
+         example='skewness(distance(cells -> nearest cells))')
+_summary("min", "Smallest per-cell value.", "min",
+         example='min(distance(cells where type == "Podocyte" -> nearest cells where type == "PCT"))')
+_summary("max", "Largest per-cell value.", "max",
+         example='max(distance(cells where type == "Podocyte" -> nearest cells where type == "PCT"))')
+_summary("sum", "Sum of per-cell values.", "sum",
+         example='sum(count(cells where type == "macrophage" within 20 um of cells where type == "PCT"))')
+_summary("count", "Number of cells for which a condition holds.", "count", unit=COUNT,
+         kind="bool", example='count(distance(cells -> nearest cells) > 20 um)')
+_summary("fraction", "Fraction of the cells in context for which a condition holds.",
+         "fraction", unit=DIMENSIONLESS, kind="bool",
+         example='fraction(nearest_type(cells where type == "Podocyte" -> nearest cells) == "Podocyte")')

@@ -1,0 +1,108 @@
+"""One golden text file per diagnostic situation (rendered against the kidney schema).
+
+Regenerate after an intended change with ``CYTOQL_UPDATE_GOLDEN=1 pytest <this file>``
+and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cytoql.api import compile
+from cytoql.diagnostics.render import render_json, render_short
+from cytoql.errors import QueryError
+
+HERE = Path(__file__).parent / "golden"
+
+CASES = {
+    "syntax_unexpected_token": "mean(distance(T -> nearest E)))",
+    "syntax_unexpected_end": 'mean(distance(cells -> nearest cells where type == "PCT")',
+    "syntax_equals_for_comparison": 'count(cells where type = "PCT")',
+    "syntax_double_ampersand": 'count(cells where type == "PCT" && total_counts > 100)',
+    "syntax_unterminated_string": 'count(cells where type == "PCT)',
+    "syntax_no_result": 'let P = cells where type == "PCT"',
+    "unknown_cell_type_dots": 'let M = cells where type == "Mesangial cell"\ncount(M)',
+    "unknown_cell_type_case": 'count(cells where type == "pct")',
+    "unknown_cell_type_far": 'count(cells where type == "T cell")',
+    "unknown_name_cell_type": "count(cells where type == PCT)",
+    "unknown_name_let_typo": 'let Pod = cells where type == "Podocyte"\ncount(Pdo)',
+    "unknown_function": "mean(nearest_dist(cells -> nearest cells))",
+    "unknown_function_spatstat": "Kest(cells)",
+    "unknown_function_habit": "avg(total_counts)",
+    "unknown_column": 'mean(col("total_count"))',
+    "unknown_gene": 'fraction(cells where expr("SPP") > 2)',
+    "unknown_unit_microns": "fraction(cells where distance_to_edge() < 30 microns)",
+    "ambiguous_let_name": 'let fov = cells where type == "PCT"\ncount(fov)',
+    "bound_twice": 'let P = cells\nlet P = cells\ncount(P)',
+    "too_many_arguments": 'mean(total_counts, total_counts)',
+    "unknown_keyword": "mean(distance(cells -> nearest cells, kk = 2))",
+    "missing_argument": "quantile(total_counts)",
+    "type_mismatch_set_for_values": 'mean(cells where type == "PCT")',
+    "type_mismatch_string_for_set": 'count("PCT")',
+    "missing_unit_radius": 'mean(count(cells within 30))',
+    "missing_unit_comparison": 'fraction(cells where distance_to_edge() < 30)',
+    "unit_mismatch_add": "mean(distance(cells -> nearest cells) + count(cells within 10 um))",
+    "zero_radius": "mean(count(cells within 0 um))",
+    "negative_k": "mean(distance(cells -> nearest cells, k = 0))",
+    "quantile_out_of_range": "quantile(total_counts, q = 1.5)",
+    "context_mismatch": ('let P = cells where type == "PCT"\n'
+                         'let M = cells where type == "macrophage"\n'
+                         'count(P where distance(M -> nearest P) < 20 um)'),
+    "group_per_cell_values": "distance(cells -> nearest cells) by type",
+    "several_errors": 'let A = cells where type == "Podocyt"\n'
+                      'mean(distance(A -> nearest cells where type == "mesangial cell", k = 0))',
+}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    import anndata as ad
+
+    from cytoql.api import schema_of
+
+    return schema_of(ad.read_h5ad(Path(__file__).parents[3] / "cytoql/datasets/data/cosmx_kidney.h5ad"))
+
+
+def _render(schema, text) -> str:
+    with pytest.raises(QueryError) as info:
+        compile(text, schema)
+    err = info.value
+    short = "\n".join(render_short(d, err.source) for d in err.diagnostics)
+    return f"{text}\n-----\n{err}\n-----\n{short}\n"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_diagnostic_matches_golden_text(schema, name):
+    text = _render(schema, CASES[name])
+    path = HERE / f"{name}.txt"
+    if os.environ.get("CYTOQL_UPDATE_GOLDEN"):
+        HERE.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8")
+
+
+def test_every_diagnostic_has_a_span_inside_the_text_and_a_json_form(schema):
+    for text in CASES.values():
+        with pytest.raises(QueryError) as info:
+            compile(text, schema)
+        for diag in info.value.diagnostics:
+            assert 0 <= diag.span.start <= diag.span.end <= len(text)
+            data = render_json(diag, info.value.source)
+            assert json.loads(json.dumps(data))["code"] == diag.code
+
+
+def test_several_independent_errors_are_reported_in_one_pass(schema):
+    with pytest.raises(QueryError) as info:
+        compile(CASES["several_errors"], schema)
+    assert [d.code for d in info.value.diagnostics] == ["E0203", "E0203", "E0305"]
+
+
+def test_misspelt_type_has_a_confident_machine_fix(schema):
+    with pytest.raises(QueryError) as info:
+        compile(CASES["unknown_cell_type_dots"], schema)
+    (diag,) = info.value.diagnostics
+    assert diag.suggestions[0].replacement == '"Mesangial.cell"' and diag.suggestions[0].confident
