@@ -1,0 +1,320 @@
+"""Tests of the KD-tree kernels against paper cases, lattice counts and brute force."""
+
+from __future__ import annotations
+
+import pickle
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cytoql.kernels import spatial_index as si
+from cytoql.kernels.reference import spatial_index as ref
+from tests.strategies import labelled_points, points, radii
+
+# Lattice point counts N(r) = #{(a, b) integer : a^2 + b^2 <= r^2} (Gauss circle
+# problem, OEIS A000328) for r = 1..5.
+GAUSS_CIRCLE = [5, 13, 29, 49, 81]
+
+
+def grid3():
+    """A 3x3 unit grid; index = 3 * row + column, so the centre is index 4."""
+    return np.array([(c, r) for r in range(3) for c in range(3)], dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- paper cases
+
+
+def test_knn_on_grid_breaks_distance_ties_by_index():
+    tree = si.build_kdtree(grid3(), leaf_size=1)
+    d, i = si.knn(tree, [[0.0, 0.0]], 4, skip=[0])
+    np.testing.assert_array_equal(i, [[1, 3, 4, 2]])
+    np.testing.assert_array_equal(d, [[1.0, 1.0, np.sqrt(2.0), 2.0]])
+
+
+def test_count_within_on_grid_includes_ties_at_r():
+    tree = si.build_kdtree(grid3(), leaf_size=2)
+    centre = [[1.0, 1.0]]
+    assert si.count_within(tree, centre, 1.0, skip=[4]).tolist() == [4]
+    assert si.count_within(tree, centre, np.sqrt(2.0), skip=[4]).tolist() == [8]
+    assert si.count_within(tree, centre, 0.999, skip=[4]).tolist() == [0]
+    assert si.count_within(tree, centre, 1.0).tolist() == [5]
+
+
+def test_query_radius_on_grid_lists_sorted_by_distance_then_index():
+    tree = si.build_kdtree(grid3(), leaf_size=1)
+    indptr, idx, dist = si.query_radius(tree, [[1.0, 1.0], [0.0, 0.0]], 1.0, skip=[4, -1])
+    np.testing.assert_array_equal(indptr, [0, 4, 7])
+    np.testing.assert_array_equal(idx, [1, 3, 5, 7, 0, 1, 3])
+    np.testing.assert_array_equal(dist, [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0])
+
+
+def test_count_within_by_label_on_grid_counts_rows():
+    tree = si.build_kdtree(grid3(), leaf_size=1)
+    row = np.repeat(np.arange(3), 3)
+    out = si.count_within_by_label(tree, row, 4, [[1.0, 1.0], [0.0, 0.0]], 1.0,
+                                   skip=[4, 0])
+    np.testing.assert_array_equal(out, [[1, 2, 1, 0], [1, 1, 0, 0]])
+
+
+def test_cumulative_counts_on_grid():
+    tree = si.build_kdtree(grid3(), leaf_size=1)
+    out = si.cumulative_counts(tree, [[1.0, 1.0]], [0.5, 1.0, 1.5, 3.0], skip=[4])
+    np.testing.assert_array_equal(out, [[0, 4, 8, 8]])
+
+
+def test_label_pair_counts_on_grid_counts_ordered_neighbour_pairs():
+    tree = si.build_kdtree(grid3(), leaf_size=1)
+    row = np.repeat(np.arange(3), 3)
+    out = si.label_pair_counts(tree, row, 3, [1.0])[:, :, 0]
+    # Within a row: 2 horizontal edges, both orders; between adjacent rows: 3 edges.
+    np.testing.assert_array_equal(out, [[4, 3, 0], [3, 4, 3], [0, 3, 4]])
+
+
+def test_lattice_counts_match_the_gauss_circle_problem():
+    side = np.arange(40, dtype=np.float64)
+    xy = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 2)
+    tree = si.build_kdtree(xy)
+    interior = np.flatnonzero(((xy >= 5) & (xy <= 34)).all(axis=1))
+    out = si.cumulative_counts(tree, xy[interior], [1.0, 2.0, 3.0, 4.0, 5.0], skip=interior)
+    np.testing.assert_array_equal(out, np.tile(np.subtract(GAUSS_CIRCLE, 1), (len(interior), 1)))
+    d, _ = si.knn(tree, xy[interior], 4, skip=interior)
+    np.testing.assert_array_equal(d, 1.0)
+
+
+# --------------------------------------------------------------------------- skip, k, empty
+
+
+def test_skip_excludes_the_index_but_keeps_a_coincident_point():
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [3.0, 0.0]])
+    tree = si.build_kdtree(xy)
+    d, i = si.knn(tree, xy[:2], 1, skip=[0, 1])
+    np.testing.assert_array_equal(i, [[1], [0]])
+    np.testing.assert_array_equal(d, [[0.0], [0.0]])
+    assert si.count_within(tree, xy[:2], 1.0, skip=[0, 1]).tolist() == [1, 1]
+    assert si.label_pair_counts(tree, [0, 0, 0], 1, [1.0]).tolist() == [[[2]]]
+
+
+def test_knn_pads_with_inf_and_minus_one_when_k_exceeds_available():
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0]])
+    d, i = si.knn(si.build_kdtree(xy), [[0.0, 0.0]], 5, skip=[1])
+    np.testing.assert_array_equal(i, [[0, 2, -1, -1, -1]])
+    np.testing.assert_array_equal(d, [[0.0, 5.0, np.inf, np.inf, np.inf]])
+
+
+def test_empty_tree_gives_shaped_empty_results():
+    tree = si.build_kdtree(np.empty((0, 2)))
+    q = [[0.0, 0.0], [1.0, 1.0]]
+    d, i = si.knn(tree, q, 3)
+    assert d.shape == i.shape == (2, 3)
+    assert np.isinf(d).all() and (i == -1).all()
+    indptr, idx, dist = si.query_radius(tree, q, 1.0)
+    assert indptr.tolist() == [0, 0, 0] and idx.size == dist.size == 0
+    assert si.count_within(tree, q, 1.0).tolist() == [0, 0]
+    assert si.count_within_by_label(tree, np.empty(0, np.int64), 2, q, 1.0).tolist() == [[0, 0]] * 2
+    assert si.cumulative_counts(tree, q, [1.0, 2.0]).tolist() == [[0, 0]] * 2
+    assert si.label_pair_counts(tree, np.empty(0, np.int64), 2, [1.0]).shape == (2, 2, 1)
+
+
+def test_empty_queries_give_shaped_empty_results():
+    tree = si.build_kdtree(grid3())
+    q = np.empty((0, 2))
+    d, i = si.knn(tree, q, 2, skip=np.empty(0, np.int64))
+    assert d.shape == i.shape == (0, 2) and d.dtype == np.float64 and i.dtype == np.int64
+    indptr, idx, dist = si.query_radius(tree, q, 1.0)
+    assert indptr.tolist() == [0] and idx.dtype == np.int64 and dist.dtype == np.float64
+    assert si.count_within(tree, q, 1.0).shape == (0,)
+    assert si.count_within_by_label(tree, np.zeros(9, np.int64), 3, q, 1.0).shape == (0, 3)
+    assert si.cumulative_counts(tree, q, [1.0, 2.0]).shape == (0, 2)
+
+
+# --------------------------------------------------------------------------- tree
+
+
+@given(points(max_size=80), st.sampled_from([1, 2, 3, 16]))
+def test_build_kdtree_orders_points_into_median_split_nodes(xy, leaf_size):
+    tree = si.build_kdtree(xy, leaf_size)
+    n = len(xy)
+    np.testing.assert_array_equal(tree.xy, xy[tree.perm])
+    np.testing.assert_array_equal(np.sort(tree.perm), np.arange(n))
+    np.testing.assert_array_equal(tree.perm[tree.inverse], np.arange(n))
+    first_leaf = (1 << tree.depth) - 1
+    assert len(tree.node_range) == 2 * first_leaf + 1
+    for node, (start, end) in enumerate(tree.node_range):
+        pts = tree.xy[start:end]
+        if len(pts):
+            np.testing.assert_array_equal(tree.bbox[node], [*pts.min(0), *pts.max(0)])
+        if node >= first_leaf:
+            assert end - start <= leaf_size
+            continue
+        left, right = tree.node_range[2 * node + 1], tree.node_range[2 * node + 2]
+        assert (left[0], left[1], right[1]) == (start, right[0], end)
+        assert right[0] == (start + end) // 2
+        if len(pts) > 1:
+            ext = tree.bbox[node, 2:] - tree.bbox[node, :2]
+            dim = int(ext[1] > ext[0])
+            assert tree.xy[start:right[0], dim].max() <= tree.xy[right[0]:end, dim].min()
+
+
+def test_kdtree_survives_pickle():
+    xy = np.random.default_rng(0).uniform(0, 10, (200, 2))
+    tree = si.build_kdtree(xy)
+    clone = pickle.loads(pickle.dumps(tree))
+    assert isinstance(clone, si.KDTree)
+    np.testing.assert_array_equal(si.knn(clone, xy, 3)[1], si.knn(tree, xy, 3)[1])
+
+
+def test_build_does_not_modify_its_input():
+    xy = np.random.default_rng(1).uniform(0, 10, (100, 2))
+    before = xy.copy()
+    si.build_kdtree(xy, leaf_size=1)
+    np.testing.assert_array_equal(xy, before)
+
+
+# --------------------------------------------------------------------------- vs reference
+
+
+@st.composite
+def scenes(draw, max_size=60):
+    """A labelled tree, its queries (its own points with self-skip, or others) and skip."""
+    xy, labels = draw(labelled_points(max_size=max_size))
+    leaf_size = draw(st.sampled_from([1, 2, 5, 16]))
+    n = len(xy)
+    if n and draw(st.booleans()):
+        query = xy
+        skip = np.arange(n, dtype=np.int64)
+    else:
+        query = draw(points(max_size=30))
+        skip = np.array(draw(st.lists(st.integers(-1, n - 1), min_size=len(query),
+                                      max_size=len(query))), dtype=np.int64)
+    return xy, labels, leaf_size, query, skip
+
+
+@given(scenes(), st.integers(1, 8))
+def test_knn_matches_reference(scene, k):
+    xy, _, leaf_size, query, skip = scene
+    got = si.knn(si.build_kdtree(xy, leaf_size), query, k, skip=skip)
+    want = ref.knn(ref.build_kdtree(xy), query, k, skip=skip)
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[0], want[0])  # same formula: bit-identical
+
+
+@given(scenes(), radii())
+def test_query_radius_matches_reference(scene, r):
+    xy, _, leaf_size, query, skip = scene
+    got = si.query_radius(si.build_kdtree(xy, leaf_size), query, r, skip=skip)
+    want = ref.query_radius(ref.build_kdtree(xy), query, r, skip=skip)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+@given(scenes(), radii())
+def test_count_within_matches_reference(scene, r):
+    xy, _, leaf_size, query, skip = scene
+    got = si.count_within(si.build_kdtree(xy, leaf_size), query, r, skip=skip)
+    np.testing.assert_array_equal(got, ref.count_within(ref.build_kdtree(xy), query, r,
+                                                        skip=skip))
+
+
+@given(scenes(), radii())
+def test_count_within_by_label_matches_reference(scene, r):
+    xy, labels, leaf_size, query, skip = scene
+    got = si.count_within_by_label(si.build_kdtree(xy, leaf_size), labels, 4, query, r,
+                                   skip=skip)
+    want = ref.count_within_by_label(ref.build_kdtree(xy), labels, 4, query, r, skip=skip)
+    np.testing.assert_array_equal(got, want)
+
+
+@given(scenes(), st.lists(radii(), min_size=1, max_size=6, unique=True).map(sorted))
+def test_cumulative_counts_matches_reference(scene, rs):
+    xy, _, leaf_size, query, skip = scene
+    got = si.cumulative_counts(si.build_kdtree(xy, leaf_size), query, rs, skip=skip)
+    np.testing.assert_array_equal(got, ref.cumulative_counts(ref.build_kdtree(xy), query,
+                                                             rs, skip=skip))
+
+
+@given(labelled_points(max_size=50), st.sampled_from([1, 4, 16]),
+       st.lists(radii(), min_size=1, max_size=5, unique=True).map(sorted))
+def test_label_pair_counts_matches_reference(data, leaf_size, rs):
+    xy, labels = data
+    got = si.label_pair_counts(si.build_kdtree(xy, leaf_size), labels, 3, rs)
+    np.testing.assert_array_equal(got, ref.label_pair_counts(ref.build_kdtree(xy), labels,
+                                                             3, rs))
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_results_do_not_depend_on_thread_count():
+    rng = np.random.default_rng(7)
+    xy = np.round(rng.uniform(0, 60, (3000, 2)) * 8) / 8
+    labels = rng.integers(0, 3, len(xy))
+    ids = np.arange(len(xy))
+
+    def run():
+        tree = si.build_kdtree(xy, 4)
+        return [tree.perm, *si.knn(tree, xy, 5, skip=ids),
+                *si.query_radius(tree, xy, 2.0, skip=ids),
+                si.count_within_by_label(tree, labels, 3, xy, 3.0, skip=ids),
+                si.cumulative_counts(tree, xy, [1.0, 2.5, 4.0], skip=ids),
+                si.label_pair_counts(tree, labels, 3, [1.0, 2.5, 4.0])]
+
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = run()
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        parallel = run()
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(serial, parallel):
+        np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture
+def tree():
+    return si.build_kdtree(grid3())
+
+
+@pytest.mark.parametrize(("call", "error", "match"), [
+    (lambda t: si.build_kdtree([[0.0, np.nan]]), ValueError, r"xy has 1 non-finite"),
+    (lambda t: si.build_kdtree(np.zeros((3, 3))), ValueError, r"xy must have shape \(n, 2\)"),
+    (lambda t: si.build_kdtree(grid3(), leaf_size=0), ValueError, "leaf_size must be >= 1"),
+    (lambda t: si.build_kdtree(grid3(), leaf_size=2.5), TypeError, "leaf_size must be an integer"),
+    (lambda t: si.knn(grid3(), [[0.0, 0.0]], 1), TypeError, "tree must be a KDTree"),
+    (lambda t: si.knn(t, [[np.inf, 0.0]], 1), ValueError, "query_xy has 1 non-finite"),
+    (lambda t: si.knn(t, [0.0, 0.0], 1), ValueError, r"query_xy must have shape \(n, 2\)"),
+    (lambda t: si.knn(t, [[0.0, 0.0]], 0), ValueError, "k must be >= 1"),
+    (lambda t: si.knn(t, [[0.0, 0.0]], 1.0), TypeError, "k must be an integer"),
+    (lambda t: si.knn(t, [[0.0, 0.0]], 1, skip=[9]), ValueError, r"skip must lie in \[-1, 9\)"),
+    (lambda t: si.knn(t, [[0.0, 0.0]], 1, skip=[-2]), ValueError, r"skip must lie in \[-1, 9\)"),
+    (lambda t: si.knn(t, [[0.0, 0.0]], 1, skip=[0, 1]), ValueError, r"skip must have shape \(1,\)"),
+    (lambda t: si.knn(t, [[0.0, 0.0]], 1, skip=[0.5]), TypeError, "skip must be integer"),
+    (lambda t: si.count_within(t, [[0.0, 0.0]], 0.0), ValueError, "r must be > 0"),
+    (lambda t: si.count_within(t, [[0.0, 0.0]], -1.0), ValueError, "r must be > 0"),
+    (lambda t: si.query_radius(t, [[0.0, 0.0]], np.nan), ValueError, "r must be finite"),
+    (lambda t: si.query_radius(t, [[0.0, 0.0]], [1.0, 2.0]), ValueError, "r must be a single"),
+    (lambda t: si.count_within_by_label(t, np.arange(9), 3, [[0.0, 0.0]], 1.0), ValueError,
+     "labels must be < n_labels = 3, got 8"),
+    (lambda t: si.count_within_by_label(t, np.full(9, -1), 3, [[0.0, 0.0]], 1.0), ValueError,
+     "labels must be >= 0"),
+    (lambda t: si.count_within_by_label(t, np.zeros(8, np.int64), 3, [[0.0, 0.0]], 1.0),
+     ValueError, r"labels must have shape \(9,\)"),
+    (lambda t: si.count_within_by_label(t, np.zeros(9), 3, [[0.0, 0.0]], 1.0), TypeError,
+     "labels must be integer codes"),
+    (lambda t: si.cumulative_counts(t, [[0.0, 0.0]], [2.0, 1.0]), ValueError,
+     "radii must be strictly increasing"),
+    (lambda t: si.cumulative_counts(t, [[0.0, 0.0]], []), ValueError, "radii must be a non-empty"),
+    (lambda t: si.label_pair_counts(t, np.zeros(9, np.int64), 1, [0.0, 1.0]), ValueError,
+     "radii must be > 0"),
+    (lambda t: si.label_pair_counts(t, np.zeros(9, np.int64), -1, [1.0]), ValueError,
+     "n_labels must be >= 0"),
+])
+def test_bad_input_is_rejected_with_a_precise_message(tree, call, error, match):
+    with pytest.raises(error, match=match):
+        call(tree)
