@@ -25,6 +25,7 @@ from ._validate import as_ids, as_points, as_radii, as_window
 
 __all__ = [
     "CORRECTIONS",
+    "PCF_CORRECTIONS",
     "pcf",
     "ripley_h",
     "ripley_h_cross",
@@ -41,9 +42,9 @@ PCF_CORRECTIONS = ("none", "translation", "isotropic")
 # edge.Ripley(maxweight=100)); the same cap keeps one pair from dominating K.
 MAX_EDGE_WEIGHT = 100.0
 
-# Query points per block: rows are (block, n_r) float64, so memory stays bounded
-# (8192 x 50 x 8 B = 3.3 MB) whatever the number of points.
-_BLOCK = 8192
+# Rows are (block, n_r) float64 with block * n_r <= _ROW_CELLS (8 MB), so memory
+# stays bounded whatever the numbers of points and radii.
+_ROW_CELLS = 1 << 20
 
 _NONE, _BORDER, _TRANSLATION, _ISOTROPIC = 0, 1, 2, 3
 
@@ -230,9 +231,10 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
                            np.minimum(qxy[:, 1] - ymin, ymax - qxy[:, 1]))
     else:
         limit = np.full(qxy.shape[0], np.inf)
-    rows = np.empty((min(_BLOCK, qxy.shape[0]), nr), dtype=np.float64)
-    for start in range(0, qxy.shape[0], _BLOCK):
-        stop = min(start + _BLOCK, qxy.shape[0])
+    block = max(1, min(qxy.shape[0], _ROW_CELLS // nr))
+    rows = np.empty((block, nr), dtype=np.float64)
+    for start in range(0, qxy.shape[0], block):
+        stop = min(start + block, qxy.shape[0])
         _pair_rows(qxy[start:stop], qid[start:stop], bxy, bid, cell_start,
                    xmin, ymin, xmax, ymax, cell, nx, ny, span, r, reach, code, h, rows)
         _reduce_rows(rows, stop - start, r, limit[start:stop], h == 0.0, out)
@@ -291,7 +293,7 @@ def _k_estimate(xy, ids_a, ids_b, r, window, code):
     if code == _BORDER:
         bd = np.minimum(np.minimum(xy[ids_a, 0] - xmin, xmax - xy[ids_a, 0]),
                         np.minimum(xy[ids_a, 1] - ymin, ymax - xy[ids_a, 1]))
-        eligible = (bd[None, :] >= r[:, None]).sum(axis=1)
+        eligible = n_a - np.searchsorted(np.sort(bd), r, side="left")
         with np.errstate(divide="ignore", invalid="ignore"):
             k = area * sums / (n_b * eligible)
         k[eligible == 0] = np.nan
