@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from numbers import Integral, Real
 
 import anndata as ad
@@ -226,9 +227,14 @@ def synthetic(
         "background_rate": BACKGROUND_RATE,
         "polygons": bool(polygons),
     }
+    draw = _uniform  # positions of n cells in one FOV window: draw(rng, n, window)
     if process in ("thomas", "matern"):
         n_clusters = _positive(n_clusters, "n_clusters")
         cluster_scale = _positive(cluster_scale, "cluster_scale")
+        if process == "thomas":
+            draw = partial(_thomas, n_clusters=n_clusters, sigma=cluster_scale)
+        else:
+            draw = partial(_matern, n_clusters=n_clusters, radius=cluster_scale)
         params.update(n_clusters=n_clusters, cluster_scale=cluster_scale,
                       parent_intensity=n_clusters / (width * height),
                       mean_offspring=n_cells / n_fovs / n_clusters)
@@ -244,6 +250,7 @@ def synthetic(
                 f"{MAX_PACKING}; use at most {limit} cells per FOV, more FOVs, a larger "
                 "fov_size or a smaller hardcore_distance")
         params.update(hardcore_distance=hardcore_distance)
+        draw = partial(_hardcore, d=hardcore_distance)
     elif process == "compartments":
         n_islands = _count(n_islands, "n_islands", minimum=1)
         island_radius = _positive(island_radius, "island_radius")
@@ -268,20 +275,11 @@ def synthetic(
     for i, (n, window, stream) in enumerate(zip(per_fov, windows, streams)):
         rng = np.random.default_rng(stream)
         rows = slice(start, start + n)
-        if process == "csr":
-            xy[rows] = _uniform(rng, n, window)
-        elif process == "thomas":
-            xy[rows] = _thomas(rng, n, window, n_clusters, cluster_scale)
-        elif process == "matern":
-            xy[rows] = _matern(rng, n, window, n_clusters, cluster_scale)
-        elif process == "hardcore":
-            xy[rows] = _hardcore(rng, n, window, hardcore_distance)
-        else:
-            xy[rows] = _uniform(rng, n, window)
+        xy[rows] = draw(rng, n, window)
+        if process == "compartments":
             islands = _islands(rng, n_islands, island_radius, window)
             params["islands"][str(i)] = islands.tolist()
             in_tumour[rows] = _inside_discs(xy[rows], islands)
-        if process == "compartments":
             codes[rows] = _labels(rng, in_tumour[rows], inside, outside, probs)
         else:
             codes[rows] = rng.choice(len(types), size=n, p=probs / probs.sum())

@@ -127,6 +127,16 @@ def test_layout_keys_and_dtypes():
     assert params["cell_types"] == list(DEFAULT_CELL_TYPES)
 
 
+@pytest.mark.parametrize("process", PROCESSES)
+def test_every_process_round_trips_through_h5ad(process, tmp_path):
+    adata = synthetic(300, process=process, n_fovs=2, seed=11)
+    path = tmp_path / f"{process}.h5ad"
+    adata.write_h5ad(path)
+    back = ad.read_h5ad(path)
+    _assert_same(back, adata)
+    assert back.uns["synthetic"]["process"] == process
+
+
 def test_sample_reads_synthetic_data_without_assumptions():
     adata = synthetic(600, process="hardcore", n_fovs=2, seed=5, fov_size=(400.0, 300.0))
     sample = Sample.from_anndata(adata)
