@@ -70,6 +70,11 @@ def cmd_demo(args) -> int:
     from cytoql.data import Sample
     from cytoql.datasets import cosmx_kidney
 
+    if args.image:
+        from cytoql.segment.command import run_image_demo
+
+        return run_image_demo()
+
     sample = Sample.from_anndata(cosmx_kidney())
     print("CytoQL demo: CosMx kidney biopsy, 2 fields of view "
           "(data: Bruker Spatial Biology, MIT license)\n")
@@ -90,7 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=cmd_info)
 
     demo = commands.add_parser("demo", help="run CytoQL on the bundled CosMx kidney data")
+    demo.add_argument("--image", action="store_true",
+                      help="instead: image -> segmentation -> typing -> spatial facts on a "
+                           "synthetic multiplex image")
     demo.set_defaults(run=cmd_demo)
+
+    from cytoql.segment.command import add_segment_parser
+
+    add_segment_parser(commands)
     return parser
 
 

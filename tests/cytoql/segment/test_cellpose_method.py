@@ -1,0 +1,75 @@
+"""The cellpose method: weights are never downloaded; masks become CytoQL AnnData.
+
+The full run builds a Cellpose-SAM network with random weights, so its masks are
+meaningless: it tests the plumbing (loading from a path, running, the AnnData schema).
+The conversion of masks to AnnData is tested on known masks in test_measure.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cytoql.errors import DataError
+from cytoql.interop import keys
+from cytoql.segment import CellposeParams, segment
+from cytoql.segment.cellpose_method import find_weights
+
+
+def test_missing_weights_name_where_they_were_looked_for(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLPOSE_LOCAL_MODELS_PATH", str(tmp_path / "cache"))
+    with pytest.raises(DataError) as info:
+        find_weights(CellposeParams())
+    message = str(info.value)
+    assert str(tmp_path / "cache" / "cpsam") in message
+    assert "CELLPOSE_LOCAL_MODELS_PATH" in message and "model_path=" in message
+    assert "never downloads" in message
+    assert not (tmp_path / "cache").exists()   # nothing created, nothing fetched
+
+
+def test_missing_model_path_is_an_error_before_cellpose_runs(tmp_path):
+    with pytest.raises(DataError, match=r"cellpose weights not found at model_path=.*nope.pt"):
+        find_weights(CellposeParams(model_path=str(tmp_path / "nope.pt")))
+
+
+def test_weights_found_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("CELLPOSE_LOCAL_MODELS_PATH", str(tmp_path))
+    (tmp_path / "mymodel").write_bytes(b"x")
+    assert find_weights(CellposeParams(model="mymodel")) == tmp_path / "mymodel"
+
+
+def test_unknown_cellpose_option_lists_the_valid_ones():
+    with pytest.raises(ValueError, match="unknown option.*'sigma'.*valid options: model_path"):
+        segment(np.zeros((2, 8, 8)), method="cellpose", options={"sigma": 1})
+
+
+@pytest.mark.slow
+def test_cellpose_runs_from_a_local_weights_file(tmp_path, monkeypatch, small):
+    pytest.importorskip("cellpose")
+    torch = pytest.importorskip("torch")
+    from cellpose.vit import CPSAM
+
+    # Cellpose-SAM loads state dicts non-strictly and checks for its W2 readout: saving
+    # the readout of a freshly initialised network gives a valid local weights file
+    # (the encoder keeps its random initialisation); 0.2 MB instead of 1.2 GB.
+    torch.manual_seed(0)
+    net = CPSAM()
+    weights = tmp_path / "random_cpsam.pt"
+    torch.save({k: v for k, v in net.state_dict().items() if not k.startswith("encoder.")},
+               weights)
+    monkeypatch.setenv("CELLPOSE_LOCAL_MODELS_PATH", str(tmp_path / "empty-cache"))
+    crop = small.pixels[:, :64, :64]
+    adata = segment(crop, channel_names=small.channel_names, nuclear="DAPI",
+                    membrane="Membrane", method="cellpose", um_per_px=0.5,
+                    options={"model_path": str(weights), "diameter": 14.0})
+    assert list(adata.var_names) == small.channel_names
+    assert adata.uns[keys.SPATIAL_UNIT] == "um"
+    assert adata.uns[keys.FOV_WINDOWS] == {"image": [0.0, 0.0, 32.0, 32.0]}
+    assert adata.uns["segmentation"]["method"] == "cellpose"
+    assert adata.uns["segmentation"]["parameters"]["model_path"] == str(weights)
+    assert adata.obsm[keys.SPATIAL].shape == (adata.n_obs, 2)
+    assert adata.obsm[keys.POLYGONS].shape[0] == adata.n_obs
+    for column in ("fov", "label", "area", "perimeter", "eccentricity", "solidity",
+                   "orientation"):
+        assert column in adata.obs
+    assert not (tmp_path / "empty-cache").exists()   # the cache was never touched
