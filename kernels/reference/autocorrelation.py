@@ -1,0 +1,140 @@
+"""Dense references for :mod:`cytoql.kernels.autocorrelation`: (n, n) weight matrices.
+
+The builders return dense matrices and the statistics take one, so a test densifies
+the kernel's sparse weights to compare.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from scipy import stats
+
+__all__ = ["distance_band_weights", "gearys_c", "grid_weights", "knn_weights", "morans_i"]
+
+_TIE_RTOL = 1e-12
+
+
+def grid_weights(shape, contiguity="rook"):
+    """Reference contiguity: compare every pair of cells' row/column offsets."""
+    n_rows, n_cols = shape
+    n = n_rows * n_cols
+    w = np.zeros((n, n))
+    for a in range(n):
+        for b in range(n):
+            dr = abs(a // n_cols - b // n_cols)
+            dc = abs(a % n_cols - b % n_cols)
+            rook = dr + dc == 1
+            if rook or (contiguity == "queen" and dr == 1 and dc == 1):
+                w[a, b] = 1.0
+    return w
+
+
+def knn_weights(xy, k):
+    """Reference kNN: sort every other point by (distance, index)."""
+    xy = np.asarray(xy, dtype=np.float64)
+    n = len(xy)
+    w = np.zeros((n, n))
+    for i in range(n):
+        d = np.sqrt(((xy - xy[i]) ** 2).sum(axis=1))
+        others = [j for j in range(n) if j != i]
+        others.sort(key=lambda j: (d[j], j))
+        w[i, others[:k]] = 1.0
+    return w
+
+
+def distance_band_weights(xy, r):
+    """Reference distance band: every pair at distance <= r, never i with itself."""
+    xy = np.asarray(xy, dtype=np.float64)
+    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    w = (d <= r).astype(float)
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def _transform(w, transform):
+    w = np.array(w, dtype=np.float64)
+    if transform == "row":
+        sums = w.sum(axis=1, keepdims=True)
+        w = np.divide(w, sums, out=np.zeros_like(w), where=sums > 0)
+    return w
+
+
+def _s012(w):
+    return w.sum(), 0.5 * ((w + w.T) ** 2).sum(), ((w.sum(axis=1) + w.sum(axis=0)) ** 2).sum()
+
+
+def _p_sim(sims, obs):
+    larger = sum(1 for s in sims if s >= obs - _TIE_RTOL * max(1.0, abs(obs)))
+    larger = min(larger, len(sims) - larger)
+    return (larger + 1) / (len(sims) + 1)
+
+
+def _result(stat, expected, v_norm, v_rand, p_sim):
+    z_norm = (stat - expected) / np.sqrt(v_norm) if v_norm > 0 else np.nan
+    z_rand = (stat - expected) / np.sqrt(v_rand) if v_rand > 0 else np.nan
+    return SimpleNamespace(statistic=stat, expected=expected,
+                           z_norm=z_norm, p_norm=2 * stats.norm.sf(abs(z_norm)),
+                           z_rand=z_rand, p_rand=2 * stats.norm.sf(abs(z_rand)), p_sim=p_sim)
+
+
+def _nan():
+    return SimpleNamespace(statistic=np.nan, expected=np.nan, z_norm=np.nan, p_norm=np.nan,
+                           z_rand=np.nan, p_rand=np.nan, p_sim=np.nan)
+
+
+def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
+    """Reference Moran's I over a dense weight matrix."""
+    y = np.asarray(values, dtype=np.float64).ravel()
+    w = _transform(weights, transform)
+    n = len(y)
+    z = y - y.mean()
+    s0, s1, s2 = _s012(w)
+    if n < 2 or s0 == 0 or (z @ z) == 0:
+        return _nan()
+
+    def stat(v):
+        return n / s0 * (v @ w @ v) / (v @ v)
+
+    i_obs = stat(z)
+    ei = -1 / (n - 1)
+    v_norm = (n**2 * s1 - n * s2 + 3 * s0**2) / ((n**2 - 1) * s0**2) - ei**2
+    b2 = n * (z**4).sum() / (z**2).sum() ** 2
+    v_rand = np.nan
+    if n >= 4:
+        v_rand = ((n * ((n**2 - 3 * n + 3) * s1 - n * s2 + 3 * s0**2)
+                   - b2 * ((n**2 - n) * s1 - 2 * n * s2 + 6 * s0**2))
+                  / ((n - 1) * (n - 2) * (n - 3) * s0**2) - ei**2)
+    p_sim = np.nan
+    if nperm:
+        p_sim = _p_sim([stat(z[rng.permutation(n)]) for _ in range(nperm)], i_obs)
+    return _result(i_obs, ei, v_norm, v_rand, p_sim)
+
+
+def gearys_c(values, weights, *, transform="row", nperm=0, rng=None):
+    """Reference Geary's C over a dense weight matrix."""
+    y = np.asarray(values, dtype=np.float64).ravel()
+    w = _transform(weights, transform)
+    n = len(y)
+    z = y - y.mean()
+    s0, s1, s2 = _s012(w)
+    if n < 2 or s0 == 0 or (z @ z) == 0:
+        return _nan()
+
+    def stat(v):
+        return (n - 1) * (w * (v[:, None] - v[None, :]) ** 2).sum() / (2 * s0 * (z @ z))
+
+    c_obs = stat(z)
+    v_norm = ((2 * s1 + s2) * (n - 1) - 4 * s0**2) / (2 * (n + 1) * s0**2)
+    b2 = n * (z**4).sum() / (z**2).sum() ** 2
+    v_rand = np.nan
+    if n >= 4:
+        v_rand = (((n - 1) * s1 * (n**2 - 3 * n + 3 - (n - 1) * b2)
+                   - 0.25 * (n - 1) * s2 * (n**2 + 3 * n - 6 - (n**2 - n + 2) * b2)
+                   + s0**2 * (n**2 - 3 - (n - 1) ** 2 * b2))
+                  / (n * (n - 2) * (n - 3) * s0**2))
+    p_sim = np.nan
+    if nperm:
+        p_sim = _p_sim([stat(z[rng.permutation(n)]) for _ in range(nperm)], c_obs)
+    return _result(c_obs, 1.0, v_norm, v_rand, p_sim)
