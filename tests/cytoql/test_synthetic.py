@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 
 import anndata as ad
@@ -10,7 +11,7 @@ import pytest
 import shapely
 import shapely.affinity
 from scipy.spatial import cKDTree
-from scipy.stats import ks_2samp
+from scipy.stats import ks_2samp, kstest
 
 from cytoql.data import Sample
 from cytoql.datasets import (
@@ -24,6 +25,8 @@ from cytoql.datasets import (
     synthetic,
 )
 
+# The package re-exports the function under the module's name; patch the module itself.
+_MODULE = importlib.import_module("cytoql.datasets.synthetic")
 W, H = 1000.0, 1000.0
 
 
@@ -213,11 +216,8 @@ def test_thomas_ripley_k_matches_theory():
 
 def test_thomas_conditioning_matches_rejection_sampling(monkeypatch):
     """Exact truncated-normal sampling equals proposing offspring and keeping those in W."""
-    import sys
-
-    module = sys.modules["cytoql.datasets.synthetic"]
     parents = np.array([[50.0, -20.0], [130.0, 60.0]])  # one below, one right of W
-    monkeypatch.setattr(module, "_parents", lambda rng, n_clusters, window, expand: parents)
+    monkeypatch.setattr(_MODULE, "_parents", lambda rng, n_clusters, window, expand: parents)
     window, sigma = (0.0, 0.0, 100.0, 50.0), 25.0
     fast = synthetic(20000, process="thomas", cluster_scale=sigma, fov_size=window[2:],
                      seed=1).obsm["spatial"]
@@ -226,6 +226,19 @@ def test_thomas_conditioning_matches_rejection_sampling(monkeypatch):
     slow = slow[((slow >= 0) & (slow <= window[2:])).all(axis=1)]
     for stat in (lambda p: p[:, 0], lambda p: p[:, 1], lambda p: p[:, 0] * p[:, 1]):
         assert ks_2samp(stat(fast), stat(slow)).pvalue > 1e-3
+
+
+def test_matern_offspring_are_uniform_in_the_disc(monkeypatch):
+    """Around one parent, (d / R)^2 and the angle are uniform: the disc is filled evenly."""
+    parent = np.array([[500.0, 300.0]])
+    monkeypatch.setattr(_MODULE, "_parents", lambda rng, n_clusters, window, expand: parent)
+    radius = 40.0
+    xy = synthetic(5000, process="matern", cluster_scale=radius, seed=3).obsm["spatial"]
+    offset = xy - parent
+    assert np.hypot(*offset.T).max() <= radius
+    assert kstest((np.hypot(*offset.T) / radius) ** 2, "uniform").pvalue > 1e-3
+    angle = (np.arctan2(offset[:, 1], offset[:, 0]) + np.pi) / (2 * np.pi)
+    assert kstest(angle, "uniform").pvalue > 1e-3
 
 
 @pytest.mark.parametrize("process", ["thomas", "matern"])
