@@ -177,8 +177,7 @@ def read_image(path, *, um_per_px: float | None = None,
         raise
     except Exception as exc:  # tifffile raises many types for a non-TIFF
         raise DataError(f"cannot read {str(file)!r} as a TIFF image: {exc}") from None
-    pixels = _channel_first(np.asarray(data) if not isinstance(data, np.memmap) else data,
-                            axes, str(file))
+    pixels = _channel_first(data, axes, str(file))
     if channel_names is None and len(names) == pixels.shape[0] and all(names):
         channel_names = names
     return _assemble(pixels, channel_names, um_per_px, meta_size, source, str(file))
