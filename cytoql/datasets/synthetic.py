@@ -170,10 +170,10 @@ def synthetic(
       disc of radius ``R`` around the parent, parents in ``W`` grown by ``R``, and
       conditioned on at least one parent whose disc reaches ``W``.
     - ``hardcore``: random sequential inhibition run in batches: uniform proposals are
-      rejected within distance ``< d`` of an accepted cell, and within a batch a
-      proposal is also rejected within ``< d`` of an earlier proposal of that batch
-      (Matérn II thinning by proposal order); batches repeat until ``n`` cells are
-      placed. No two cells of a FOV are closer than ``d``. A packing fraction
+      rejected within distance ``< d`` of an accepted cell; of the others, a proposal
+      within ``< d`` of an earlier one of its batch is rejected too, even when that one
+      is rejected itself (Matérn II thinning by proposal order); batches repeat until
+      ``n`` cells are placed. No two cells of a FOV are closer than ``d``. A packing fraction
       ``n pi d**2 / (4 |W|)`` above :data:`MAX_PACKING` raises ``ValueError``.
     - ``compartments``: ``n`` uniform points; ``n_islands`` discs (tumour islands) with
       centres uniform in ``W`` and radii uniform in ``[0.75, 1.25] * island_radius``.
@@ -190,9 +190,10 @@ def synthetic(
     Outlines are Voronoi cells of the FOV's cells clipped to the FOV window, with every
     vertex moved 10 % towards the cell's position (so outlines are convex, contain their
     cell, and neighbours do not touch). A FOV of one cell gets the shrunk window.
-    Cost, measured on one core: positions, types and counts take about 3 s and 400 MB
-    per million cells for every process; outlines add about 1 min and 2 GB per million
-    (GEOS Voronoi and packing), so use them up to a few hundred thousand cells.
+    Cost (single-threaded, measured at 1M cells): positions, types and counts take
+    about 3 s and 400 MB per million cells, ``hardcore`` up to ~20 s near
+    :data:`MAX_PACKING`; outlines add about 1 min and 2 GB per million (GEOS Voronoi
+    and packing), so use them up to a few hundred thousand cells.
 
     Examples
     --------
