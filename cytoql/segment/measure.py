@@ -36,21 +36,23 @@ MORPHOLOGY_COLUMNS = {
 
 
 def _outline(mask: np.ndarray, top: int, left: int, tolerance: float) -> shapely.Polygon | None:
-    """Exterior ring of the largest piece of ``mask`` (a bounding-box crop), in pixels."""
+    """Outline of ``mask`` (a bounding-box crop), in pixels.
+
+    One piece: its exterior ring (holes dropped). Several pieces (a split object): the
+    convex hull of all of them, which still contains the object's centroid.
+    """
     from skimage.measure import find_contours
 
     padded = np.pad(mask.astype(np.float64), 1)
-    best, best_area = None, 0.0
-    for contour in find_contours(padded, 0.5):
-        if len(contour) < 4:
-            continue
-        # (row, col) in the padded crop -> (x, y) with pixel edges at integers
-        ring = shapely.Polygon(np.column_stack([contour[:, 1] + left - 0.5,
-                                                contour[:, 0] + top - 0.5]))
-        if ring.area > best_area:
-            best, best_area = ring, ring.area
-    if best is None:
+    # (row, col) in the padded crop -> (x, y) with pixel edges at integers
+    rings = [shapely.Polygon(np.column_stack([c[:, 1] + left - 0.5, c[:, 0] + top - 0.5]))
+             for c in find_contours(padded, 0.5) if len(c) >= 4]
+    if not rings:
         return None
+    if ndi.label(mask)[1] > 1:
+        best = shapely.MultiPolygon(rings).convex_hull
+    else:
+        best = max(rings, key=lambda ring: ring.area)
     simplified = best.simplify(tolerance, preserve_topology=True) if tolerance > 0 else best
     return simplified if simplified.is_valid and not simplified.is_empty else best
 
@@ -90,7 +92,8 @@ def labels_to_anndata(labels: np.ndarray, image: MultiplexImage, *, fov: str = "
           ``var_names`` the channel names.
         - ``obsm["spatial"]`` (n, 2): centroid (x, y), in µm or px.
         - ``obsm["polygons"]`` (n, V, 2): outline (marching squares at level 0.5 on the
-          object's mask, simplified), same unit; the largest piece of a split object.
+          object's mask, simplified), same unit; holes are dropped and an object in
+          several pieces gets their convex hull.
         - ``obs``: ``fov`` (categorical), ``label`` (id in the label image), ``area``
           (pixel count × pixel area), ``perimeter`` (scikit-image's 4-connected
           estimate × pixel size), ``eccentricity``, ``solidity``, ``orientation``

@@ -124,6 +124,10 @@ def segment_labels(image: MultiplexImage, *, nuclear: int | str = 0,
     membrane_channel = (None if membrane is None else
                         image.pixels[select_channel(image, membrane, "membrane")])
     height, width = image.shape
+    if tile_size is not None and tile_overlap < params.context_px:
+        raise ValueError(f"tile_overlap={tile_overlap} px is less than the {params.context_px} "
+                         f"px of context the {method} method needs around an object; the "
+                         "overlap should exceed that plus the largest object diameter")
     tiles = tile_grid(height, width, tile_size, tile_overlap)
     if method == "skimage":
         threshold = (otsu_threshold(nuclear_channel, params.sigma,

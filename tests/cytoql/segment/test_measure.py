@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import anndata as ad
 import numpy as np
 import pytest
 import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cytoql.data import Sample
 from cytoql.errors import CytoQLWarning
@@ -129,3 +133,39 @@ def test_labels_must_match_the_image():
         labels_to_anndata(np.zeros((10, 12), dtype=np.int32), image)
     with pytest.raises(ValueError, match="2-D integer array"):
         labels_to_anndata(np.zeros((10, 10)), image)
+
+
+@settings(max_examples=40)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 24), st.integers(2, 24),
+       st.integers(1, 6), st.sampled_from([None, 0.5, 2.0]))
+def test_random_label_images_measure_like_brute_force(seed, height, width, n_ids, um_per_px):
+    """Areas, centroids and means against per-object numpy sums, on arbitrary labels."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_ids + 1, size=(height, width)).astype(np.int32)
+    pixels = rng.random((2, height, width))
+    image = image_from_array(pixels, um_per_px=um_per_px)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CytoQLWarning)   # an all-zero draw is empty
+        adata = labels_to_anndata(labels, image, fov="f")
+    ids = [i for i in range(1, n_ids + 1) if (labels == i).any()]
+    assert list(adata.obs["label"]) == ids
+    s = 1.0 if um_per_px is None else um_per_px
+    rows, cols = np.indices(labels.shape)
+    for k, i in enumerate(ids):
+        mask = labels == i
+        assert adata.obs["area"].iloc[k] == pytest.approx(mask.sum() * s * s)
+        np.testing.assert_allclose(adata.obsm[keys.SPATIAL][k],
+                                   [(cols[mask].mean() + 0.5) * s, (rows[mask].mean() + 0.5) * s])
+        np.testing.assert_allclose(adata.X[k], pixels[:, mask].mean(axis=1))
+    assert adata.obsm[keys.POLYGONS].shape[0] == len(ids)   # validated against positions
+
+
+def test_an_object_in_two_pieces_gets_their_convex_hull():
+    labels = np.zeros((20, 30), dtype=np.int32)
+    labels[2:6, 2:6] = 1
+    labels[12:16, 22:26] = 1
+    adata = labels_to_anndata(labels, image_from_array(np.ones((1, 20, 30))), simplify_px=0)
+    hull = Sample.from_anndata(adata, type_key=None).polygons()[0]
+    assert hull.bounds == pytest.approx((2.0, 2.0, 26.0, 16.0))
+    assert hull.contains(shapely.Point(adata.obsm[keys.SPATIAL][0]))
+    assert adata.obs["area"].iloc[0] == 32     # morphology still counts the pixels

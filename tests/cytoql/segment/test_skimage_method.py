@@ -101,3 +101,9 @@ def test_thin_line_without_a_strict_peak_is_kept_whole():
 def test_bad_parameters_are_rejected(bad, message):
     with pytest.raises(ValueError, match=message):
         SkimageParams(**bad)
+
+
+def test_overlap_below_the_method_context_is_refused(small):
+    with pytest.raises(ValueError, match=r"tile_overlap=3 px is less than the 6 px of context"):
+        segment_labels(image_from_array(small.pixels), tile_size=32, tile_overlap=3,
+                       options={"sigma": 1.5})
