@@ -23,7 +23,7 @@ def test_info_prints_the_schema(kidney_path, capsys):
     out = capsys.readouterr().out
     assert "6,555 cells × 11 genes" in out
     assert "cell types: 26 in obs['cell_type']" in out
-    assert "  18      3,059 cells" in out
+    assert "  18     3,059 cells" in out
     assert "window of FOV '18': bounding box of its cells" in out
 
 
