@@ -32,7 +32,7 @@ register(Builtin(
     returns="a count per FOV (cells)",
     doc="Number of cells in a set.",
     conventions=("cells without a label never match a type condition",),
-    examples=('count(cells where type == "Podocyte")',), combine=ADDITIVE, build=_count))
+    examples=('count(cells where type == "PCT")',), combine=ADDITIVE, build=_count))
 
 register(Builtin(
     name="fraction", category="composition", params=(_SET,),
@@ -42,7 +42,7 @@ register(Builtin(
         "at the top level).",
     conventions=("`fraction(A where c)` = count(A where c) / count(A)",
                  "NaN when the denominator set is empty"),
-    examples=('fraction(cells where type == "PCT")',), combine=RATIO_OF_SUMS,
+    examples=('fraction(cells where type == "Podocyte")',), combine=RATIO_OF_SUMS,
     build=_fraction))
 
 register(Builtin(

@@ -111,8 +111,7 @@ register(Builtin(
                  "exceeds the number of B cells in a FOV",
                  "a cell of both A and B with exactly k B cells in its FOV has no k-th "
                  "other neighbour: NaN"),
-    examples=('mean(distance(cells where type == "Podocyte" -> nearest cells where type == "Mesangial.cell"))',
-              'mean(distance(cells where type == "PCT" -> nearest cells where type == "PCT", k = 3))'),
+    examples=('median(distance(cells where type == "PCT" -> nearest cells where type == "macrophage"))',),
     combine=PER_CELL, build=_distance))
 
 register(Builtin(

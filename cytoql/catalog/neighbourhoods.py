@@ -152,7 +152,7 @@ register(Builtin(
         "each cell of A: the probability that two neighbours drawn with replacement differ "
         "in type.",
     conventions=(_SELF, _FOV, "1 − Σ p² (not Simpson's dominance Σ p²)") + _LABELS,
-    examples=('mean(simpson(cells within 50 um of cells where type == "Podocyte"))',),
+    examples=('mean(simpson(cells within 40 um of cells where type == "macrophage"))',),
     combine=PER_CELL, build=_diversity("simpson")))
 
 register(Builtin(
@@ -165,5 +165,5 @@ register(Builtin(
         "(a·d) / (b·c) with a = both, b = exposure only, c = outcome only, d = neither.",
     conventions=("no continuity correction: inf when b·c = 0 < a·d, NaN when both are 0",
                  "pooled over FOVs by summing the 2×2 tables"),
-    examples=('odds_ratio(count(cells where type == "macrophage" within 30 um) >= 1, type == "PCT")',),
+    examples=('odds_ratio(type == "PCT", count(cells where type == "macrophage" within 30 um) >= 1)',),
     combine=ADDITIVE, build=_odds_ratio))

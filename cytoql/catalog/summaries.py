@@ -158,7 +158,7 @@ def _summary(name, doc, reducer, *, unit=None, extra=(), conventions=(), example
 
 
 _summary("mean", "Arithmetic mean of per-cell values.", "mean",
-         example='mean(distance(cells where type == "Podocyte" -> nearest cells where type == "Mesangial.cell"))')
+         example='mean(count(cells where type == "macrophage" within 30 um of cells where type == "PCT"))')
 _summary("median", "Median of per-cell values (the middle value; the mean of the two "
          "middle values for an even count).", "median",
          example='median(distance(cells where type == "PCT" -> nearest cells where type == "macrophage"))')
@@ -171,22 +171,22 @@ _summary("quantile", "The q-quantile of per-cell values.", "quantile",
 _summary("std", "Sample standard deviation of per-cell values.", "std",
          conventions=("sample standard deviation (divides by n - 1); NaN for fewer than "
                       "2 cells",),
-         example='std(total_counts)')
+         example='std(distance(cells -> nearest cells))')
 _summary("cv", "Coefficient of variation: sample standard deviation / mean.", "cv",
          unit=DIMENSIONLESS, conventions=("std with n - 1; NaN when the mean is 0",),
-         example='cv(count(cells within 30 um))')
+         example='cv(distance(cells -> nearest cells))')
 _summary("skewness", "Skewness of per-cell values.", "skewness", unit=DIMENSIONLESS,
          conventions=("Fisher–Pearson coefficient g1 = m3 / m2^1.5 with population moments "
                       "(scipy.stats.skew with bias=True); NaN when all values are equal",),
-         example='skewness(distance(cells -> nearest cells))')
+         example='skewness(distance(cells where type == "Fibroblast" -> nearest cells where type == "Myofibroblast"))')
 _summary("min", "Smallest per-cell value.", "min",
-         example='min(distance(cells where type == "Podocyte" -> nearest cells where type == "PCT"))')
+         example='min(distance(cells where type == "macrophage" -> nearest cells where type == "Podocyte"))')
 _summary("max", "Largest per-cell value.", "max",
          example='max(distance(cells where type == "Podocyte" -> nearest cells where type == "PCT"))')
 _summary("sum", "Sum of per-cell values.", "sum",
          example='sum(count(cells where type == "macrophage" within 20 um of cells where type == "PCT"))')
 _summary("count", "Number of cells for which a condition holds.", "count", unit=COUNT,
-         kind="bool", example='count(distance(cells -> nearest cells) > 20 um)')
+         kind="bool", example='count(nearest_type(cells -> nearest cells) == "Mesangial.cell")')
 _summary("fraction", "Fraction of the cells in context for which a condition holds.",
          "fraction", unit=DIMENSIONLESS, kind="bool",
          example='fraction(nearest_type(cells where type == "Podocyte" -> nearest cells) == "Podocyte")')

@@ -27,14 +27,14 @@ CODES: dict[str, Code] = {c.code: c for c in [
     Code("E0101", "unexpected token",
          "The parser met a word or symbol that cannot come at this place. The message "
          "lists, in words, what could have come instead.",
-         "mean(distance(T -> nearest E)))", "mean(distance(T -> nearest E))"),
+         "mean(distance(cells -> nearest cells)))", "mean(distance(cells -> nearest cells))"),
     Code("E0102", "unexpected character",
          "A character that is not part of CytoQL's syntax (e.g. `$`, `@`, `{`).",
          "count(cells where type == $PCT)", 'count(cells where type == "PCT")'),
     Code("E0103", "unexpected end of query",
          "The query stops in the middle of an expression, typically a missing `)` or "
          "a missing right-hand side.",
-         "mean(distance(T -> nearest E)", "mean(distance(T -> nearest E))"),
+         "mean(distance(cells -> nearest cells)", "mean(distance(cells -> nearest cells))"),
     Code("E0104", "`=` used as a comparison",
          "`=` only binds names (`let`) and keyword arguments; comparisons use `==`.",
          'count(cells where type = "PCT")', 'count(cells where type == "PCT")'),
@@ -82,9 +82,6 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "Units: `um` (also `µm`), `mm`, `nm`, `um2`, `mm2`, `cells/mm2`, `deg`, `rad`.",
          "count(cells where distance_to_edge() < 30 microns)",
          "count(cells where distance_to_edge() < 30 um)"),
-    Code("E0209", "unknown option value",
-         "A keyword argument that takes one of a fixed set of values got another one.",
-         "fraction(cells, of = everything)", "fraction(cells)"),
     Code("E0301", "type mismatch",
          "An argument or operand has the wrong kind of value, e.g. a per-cell value "
          "where a cell set is needed.",
@@ -92,7 +89,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "mean(distance(cells -> nearest cells))"),
     Code("E0302", "wrong arguments",
          "Too many or too few arguments, an unknown keyword, or one given twice.",
-         'mean(expr("SPP1"), expr("B2M"))', 'mean(expr("SPP1"))'),
+         "quantile(total_counts)", "quantile(total_counts, q = 0.5)"),
     Code("E0303", "missing unit",
          "A length (a radius, a distance threshold) was given as a bare number. Write "
          "the unit: the data's coordinates are converted to µm, so the number alone is "
@@ -130,7 +127,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "The query is valid but the data lacks what it needs (e.g. no label column for "
          "`type`), or a kernel rejected its input.",
          'count(cells where type == "PCT")  # on data built with type_key=None',
-         'count(cells where cluster == "3")'),
+         'count(cells where cell_type == "PCT")'),
     Code("W0501", "empty selection",
          "A cell set is empty in a field of view: summaries over it are NaN there "
          "(counts are 0) and distances to it are NaN.",

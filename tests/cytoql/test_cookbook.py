@@ -191,6 +191,8 @@ REFERENCES = {
     "mean_b2m_pct": gather("mean", lambda f: f.expr("B2M")[f.t("PCT")]),
     "median_counts_by_type": grouped("median", lambda f: (f.total, ALL(f))),
     "density_pct_by_fov": density(lambda f: f.t("PCT")),
+    "mean_counts_col": gather("mean", lambda f: f.total),
+    "fraction_spp1": gather("fraction", lambda f: f.expr("SPP1") > 2),
     "nnd_podocyte_mesangial": gather(
         "mean", lambda f: f.nnd(f.t("Podocyte"), f.t("Mesangial.cell"))),
     "median_nnd_pct_macrophage": gather(
@@ -264,6 +266,16 @@ def test_cookbook_has_at_least_40_queries_each_with_a_reference():
     entries = cookbook()
     assert len(entries) >= 40
     assert set(entries) == set(REFERENCES)
+
+
+def test_every_catalog_example_is_a_cookbook_query_so_it_is_checked_by_brute_force():
+    from cytoql.catalog import builtins
+
+    queries = {q.strip() for q in cookbook().values()}
+    for entry in builtins():
+        assert entry.examples, entry.name
+        for example in entry.examples:
+            assert example in queries, (entry.signature(), example)
 
 
 @pytest.mark.parametrize("entry", sorted(REFERENCES))
