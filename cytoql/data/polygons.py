@@ -60,12 +60,38 @@ def polygons_to_array(polygons: Sequence) -> np.ndarray:
     DataError
         An outline with fewer than 3 vertices, non-finite vertices, or not a polygon.
     """
+    polygons = list(polygons)
+    if all(p is None or type(p) is shapely.Polygon for p in polygons):
+        return _pack_shapely(polygons)
     rings = [_ring(p, i) for i, p in enumerate(polygons)]
     width = max((len(r) for r in rings if r is not None), default=3)
     out = np.full((len(rings), width, 2), np.nan)
     for i, ring in enumerate(rings):
         if ring is not None:
             out[i, : len(ring)] = ring
+    return out
+
+
+def _pack_shapely(polygons: list) -> np.ndarray:
+    """Vectorised :func:`polygons_to_array` for shapely Polygons and None (1M cells in ~1 s)."""
+    geoms = np.array([shapely.Polygon() if p is None else p for p in polygons], dtype=object)
+    coords, owner = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
+    counts = np.bincount(owner, minlength=len(geoms))
+    keep = np.ones(len(coords), dtype=bool)
+    ends = np.cumsum(counts)[counts > 0] - 1
+    keep[ends] = False                      # shapely rings repeat their first vertex last
+    coords, owner = coords[keep], owner[keep]
+    counts = np.bincount(owner, minlength=len(geoms))
+    bad = np.flatnonzero((counts > 0) & (counts < 3))
+    if bad.size:
+        raise DataError(f"outline {bad[0]} has {counts[bad[0]]} distinct vertices; "
+                        "a polygon needs 3")
+    if not np.isfinite(coords).all():
+        raise DataError(f"outline {owner[~np.isfinite(coords).all(axis=1)][0]} has NaN or "
+                        "infinite vertices")
+    out = np.full((len(geoms), max(int(counts.max(initial=0)), 3), 2), np.nan)
+    starts = np.cumsum(counts) - counts
+    out[owner, np.arange(len(owner)) - starts[owner]] = coords
     return out
 
 
