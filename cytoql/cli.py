@@ -75,10 +75,14 @@ def cmd_demo(args) -> int:
 
         return run_image_demo()
 
-    sample = Sample.from_anndata(cosmx_kidney())
+    from cytoql.query_commands import run_demo_queries
+
+    adata = cosmx_kidney()
+    sample = Sample.from_anndata(adata)
     print("CytoQL demo: CosMx kidney biopsy, 2 fields of view "
           "(data: Bruker Spatial Biology, MIT license)\n")
     print(sample.summary())
+    run_demo_queries(adata)
     return EXIT_OK
 
 
@@ -99,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="instead: image -> segmentation -> typing -> spatial facts on a "
                            "synthetic multiplex image")
     demo.set_defaults(run=cmd_demo)
+
+    from cytoql.query_commands import add_query_parsers
+
+    add_query_parsers(commands, _add_data_options)
 
     from cytoql.segment.command import add_segment_parser
 
