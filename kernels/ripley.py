@@ -117,12 +117,15 @@ def _first_at_least(r, v, r0, inv_step):
 
 @jit_parallel
 def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx, ny,
-               span, r, reach, correction, h, rows):
+               span, r, reach, correction, h, first, rows):
     """Fill ``rows[i, k]`` for query point i with the weighted pairs falling in bin k.
 
     ``h == 0``: bin k holds pairs with r[k-1] < d <= r[k] (histogram, cumulated later).
     ``h > 0``: bin k holds sum_j e_ij * epanechnikov_h(r[k] - d_ij) (kernel smoothing).
     Cells up to ``span`` cells away are visited, skipping those wholly beyond ``reach``.
+    ``first >= 0`` (queries are the indexed points themselves, query i at position
+    ``first + i``, symmetric weights): each unordered pair is visited once, from its
+    lower position, with weight ``2 e_ij``.
     """
     m = qxy.shape[0]
     nr = r.shape[0]
@@ -133,7 +136,10 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
     area = width * height
     eps = 2.220446049250313e-16
     reach2 = reach * reach * (1.0 + 1e-12)
+    half = first >= 0
+    factor = 2.0 if half else 1.0
     for i in prange(m):
+        own = first + i
         for k in range(nr):
             rows[i, k] = 0.0
         x = qxy[i, 0]
@@ -156,22 +162,23 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
                 if gap_x * gap_x + gap_y * gap_y > reach2:
                     continue
                 c = gy * nx + gx
-                for p in range(cell_start[c], cell_start[c + 1]):
+                lo = max(cell_start[c], own + 1) if half else cell_start[c]
+                for p in range(lo, cell_start[c + 1]):
                     dx = bxy[p, 0] - x
                     dy = bxy[p, 1] - y
                     d2 = dx * dx + dy * dy
-                    if d2 > reach2 or bid[p] == qid[i]:
+                    if d2 > reach2 or (d2 == 0.0 and bid[p] == qid[i]):
                         continue
                     d = math.sqrt(d2)
                     if d > reach:
                         continue
                     if correction == _TRANSLATION:
-                        w = min(area / ((width - abs(dx)) * (height - abs(dy))),
-                                MAX_EDGE_WEIGHT)
+                        w = factor * min(area / ((width - abs(dx)) * (height - abs(dy))),
+                                         MAX_EDGE_WEIGHT)
                     elif correction == _ISOTROPIC:
                         w = _isotropic_weight(d, dl, dr, dd, du, corner)
                     else:
-                        w = 1.0
+                        w = factor
                     if h == 0.0:
                         rows[i, _first_at_least(r, d, r0, inv_step)] += w
                     else:
@@ -221,11 +228,18 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
     order, cell_start = _grid_sort(bxy, xmin, ymin, cell, nx, ny)
     bxy = np.ascontiguousarray(bxy[order])
     bid = np.ascontiguousarray(ids_b[order])
-    # queries in cell order too: neighbouring queries then read the same cells
-    qxy = np.ascontiguousarray(xy[ids_a])
-    qorder, _ = _grid_sort(qxy, xmin, ymin, cell, nx, ny)
-    qxy = np.ascontiguousarray(qxy[qorder])
-    qid = np.ascontiguousarray(ids_a[qorder])
+    # Translation and no correction weigh (i, j) like (j, i) and the rows are only
+    # summed, so when a == b each unordered pair is visited once (half the work).
+    half = (code in (_NONE, _TRANSLATION) and ids_a.size == ids_b.size
+            and np.array_equal(ids_a, ids_b))
+    if half:
+        qxy, qid = bxy, bid
+    else:
+        # queries in cell order too: neighbouring queries then read the same cells
+        qxy = np.ascontiguousarray(xy[ids_a])
+        qorder, _ = _grid_sort(qxy, xmin, ymin, cell, nx, ny)
+        qxy = np.ascontiguousarray(qxy[qorder])
+        qid = np.ascontiguousarray(ids_a[qorder])
     if code == _BORDER and h == 0.0:
         limit = np.minimum(np.minimum(qxy[:, 0] - xmin, xmax - qxy[:, 0]),
                            np.minimum(qxy[:, 1] - ymin, ymax - qxy[:, 1]))
@@ -236,7 +250,8 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
     for start in range(0, qxy.shape[0], block):
         stop = min(start + block, qxy.shape[0])
         _pair_rows(qxy[start:stop], qid[start:stop], bxy, bid, cell_start,
-                   xmin, ymin, xmax, ymax, cell, nx, ny, span, r, reach, code, h, rows)
+                   xmin, ymin, xmax, ymax, cell, nx, ny, span, r, reach, code, h,
+                   start if half else -1, rows)
         _reduce_rows(rows, stop - start, r, limit[start:stop], h == 0.0, out)
     return out
 
