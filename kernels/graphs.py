@@ -51,6 +51,10 @@ _FLAT_TOL = 1e-10
 
 _EMPTY_EDGES = np.empty((0, 2), dtype=np.int64)
 
+# Centralities split their sources into this many chunks whatever the thread count,
+# which fixes the order of the betweenness sums (memory: this many rows of n floats).
+_SOURCE_CHUNKS = 32
+
 
 # --------------------------------------------------------------------------- helpers
 
@@ -464,47 +468,57 @@ def _dijkstra(indptr, indices, wadj, s, order, sigma, dist, preds, n_preds, done
     return n_done
 
 
-@jit
+@jit_parallel
 def _centralities(indptr, indices, wadj, weighted, want_betweenness):
-    """Closeness (networkx, wf_improved) and raw betweenness sums over all sources."""
+    """Closeness (networkx, wf_improved) and raw betweenness sums over all sources.
+
+    Sources are split into a fixed number of contiguous chunks run in parallel; each
+    chunk sums its own betweenness row and the rows are added in chunk order, so the
+    result does not depend on the thread count.
+    """
     n = indptr.shape[0] - 1
-    order = np.empty(n, dtype=np.int64)
-    sigma = np.empty(n, dtype=np.float64)
-    dist = np.empty(n, dtype=np.float64)
-    # a node's predecessors are among its neighbours: its adjacency row holds them
-    preds = np.empty(indices.shape[0], dtype=np.int64)
-    n_preds = np.empty(n, dtype=np.int64)
-    done = np.empty(n, dtype=np.bool_)
-    seen = np.empty(n, dtype=np.float64)
-    cap = indices.shape[0] + 1
-    heap = (np.empty(cap, dtype=np.float64), np.empty(cap, dtype=np.int64),
-            np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64))
-    delta = np.zeros(n, dtype=np.float64)
+    n_chunks = min(_SOURCE_CHUNKS, n)
     closeness = np.zeros(n, dtype=np.float64)
+    partial = np.zeros((n_chunks if want_betweenness else 0, n), dtype=np.float64)
+    cap = indices.shape[0] + 1
+    for c in prange(n_chunks):
+        order = np.empty(n, dtype=np.int64)
+        sigma = np.empty(n, dtype=np.float64)
+        dist = np.empty(n, dtype=np.float64)
+        # a node's predecessors are among its neighbours: its adjacency row holds them
+        preds = np.empty(indices.shape[0], dtype=np.int64)
+        n_preds = np.empty(n, dtype=np.int64)
+        done = np.empty(n, dtype=np.bool_)
+        seen = np.empty(n, dtype=np.float64)
+        heap = (np.empty(cap, dtype=np.float64), np.empty(cap, dtype=np.int64),
+                np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64))
+        delta = np.zeros(n, dtype=np.float64)
+        for s in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            if weighted:
+                reached = _dijkstra(indptr, indices, wadj, s, order, sigma, dist, preds,
+                                    n_preds, done, seen, heap)
+            else:
+                reached = _bfs(indptr, indices, s, order, sigma, dist, preds, n_preds)
+            total = 0.0
+            for q in range(reached):
+                total += dist[order[q]]
+            if total > 0.0 and n > 1:
+                closeness[s] = (reached - 1.0) / total * ((reached - 1.0) / (n - 1.0))
+            if not want_betweenness:
+                continue
+            for q in range(reached):
+                delta[order[q]] = 0.0
+            for q in range(reached - 1, -1, -1):
+                w = order[q]
+                coeff = (1.0 + delta[w]) / sigma[w]
+                for p in range(indptr[w], indptr[w] + n_preds[w]):
+                    v = preds[p]
+                    delta[v] += sigma[v] * coeff
+                if w != s:
+                    partial[c, w] += delta[w]
     between = np.zeros(n, dtype=np.float64)
-    for s in range(n):
-        if weighted:
-            reached = _dijkstra(indptr, indices, wadj, s, order, sigma, dist, preds,
-                                n_preds, done, seen, heap)
-        else:
-            reached = _bfs(indptr, indices, s, order, sigma, dist, preds, n_preds)
-        total = 0.0
-        for q in range(reached):
-            total += dist[order[q]]
-        if total > 0.0 and n > 1:
-            closeness[s] = (reached - 1.0) / total * ((reached - 1.0) / (n - 1.0))
-        if not want_betweenness:
-            continue
-        for q in range(reached):
-            delta[order[q]] = 0.0
-        for q in range(reached - 1, -1, -1):
-            w = order[q]
-            coeff = (1.0 + delta[w]) / sigma[w]
-            for p in range(indptr[w], indptr[w] + n_preds[w]):
-                v = preds[p]
-                delta[v] += sigma[v] * coeff
-            if w != s:
-                between[w] += delta[w]
+    for c in range(partial.shape[0]):
+        between += partial[c]
     return closeness, between
 
 
@@ -976,9 +990,10 @@ def betweenness_centrality(edges, n: int, weights=None) -> np.ndarray:
     -----
     Brandes' algorithm. ``B(v) = sum over ordered pairs s != t, both != v, of
     sigma_st(v) / sigma_st``, divided by ``(n - 1)(n - 2)`` (networkx
-    ``normalized=True, endpoints=False``); all zero when ``n < 3``. Sources are summed in
-    node order, serially, so results do not depend on the thread count. Paths of equal
-    length count separately; weighted lengths are compared exactly, as networkx does.
+    ``normalized=True, endpoints=False``); all zero when ``n < 3``. Sources run in
+    parallel in a fixed number of chunks summed in a fixed order, so results do not
+    depend on the thread count. Paths of equal length count separately; weighted
+    lengths are compared exactly, as networkx does.
     Cost as :func:`closeness_centrality`.
     """
     n = _as_count(n)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pytest
 from hypothesis import given
@@ -321,6 +322,25 @@ def test_centralities_do_not_depend_on_edge_weight_scale():
     np.testing.assert_allclose(graphs.closeness_centrality(edges, 80, w),
                                4.0 * graphs.closeness_centrality(edges, 80, 4.0 * w),
                                rtol=1e-12)
+
+
+def test_centralities_are_identical_on_any_thread_count():
+    rng = np.random.default_rng(5)
+    xy = rng.random((300, 2))
+    edges = graphs.delaunay_edges(xy)
+    w = graphs.edge_lengths(xy, edges)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        serial = [graphs.betweenness_centrality(edges, 300, w),
+                  graphs.closeness_centrality(edges, 300, w)]
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        threaded = [graphs.betweenness_centrality(edges, 300, w),
+                    graphs.closeness_centrality(edges, 300, w)]
+    finally:
+        numba.set_num_threads(before)
+    for a, b in zip(serial, threaded):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_poisson_delaunay_mean_degree_is_near_six():
