@@ -98,6 +98,27 @@ def test_nhood_enrichment_matches_reference(graph, seed, use_groups):
     np.testing.assert_array_equal(got.zscore, want[0])
 
 
+def test_nhood_enrichment_is_the_same_on_any_thread_count():
+    numba = pytest.importorskip("numba")
+    rng = np.random.default_rng(3)
+    pairs = rng.integers(0, 300, size=(1200, 2))
+    indptr, indices = _csr(300, pairs)
+    labels = rng.integers(0, 4, size=300)
+    most = numba.config.NUMBA_NUM_THREADS
+    if most < 2:
+        pytest.skip("one CPU: nothing to compare")
+    before = numba.get_num_threads()
+    results = []
+    try:
+        for threads in (1, most):
+            numba.set_num_threads(threads)
+            results.append(nh.nhood_enrichment(indptr, indices, labels, 4, n_perms=64,
+                                               rng=np.random.default_rng(8)))
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(results[1].zscore, results[0].zscore)
+
+
 @given(data=labelled_points(max_size=50), steps=st.lists(st.integers(1, 24), min_size=1,
                                                           max_size=6),
        start=st.sampled_from([0.0, 0.125, 0.3]), cumulative=st.booleans())
