@@ -316,6 +316,16 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     permuted values within 1e-12 (relative) of I count as ties, i.e. in ``L``.
     Everything is NaN when I is undefined: ``n < 2``, constant values, or no
     weights (S0 = 0); the randomisation moments are NaN for ``n < 4``.
+
+    Examples
+    --------
+    A 4 x 4 checkerboard of counts is perfectly negatively autocorrelated:
+
+    >>> import numpy as np
+    >>> board = np.indices((4, 4)).sum(axis=0) % 2
+    >>> res = morans_i(board, grid_weights(board.shape, "rook"))
+    >>> round(res.statistic, 6), round(res.expected, 6)
+    (-1.0, -0.066667)
     """
     y, indptr, indices, w = _prepare(values, weights, transform, nperm, rng)
     n = y.size

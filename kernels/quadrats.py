@@ -73,6 +73,16 @@ def quadrat_counts(xy, window, size=None, *, nx=None, ny=None):
     divides the window when that matters). Tiles are half-open ``[a, b)``: a point on
     an internal edge goes to the upper tile; a point on the window's max edge goes to
     the last tile.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[0.0, 0.0], [1.0, 0.5], [2.5, 2.0], [2.2, 0.9]])
+    >>> counts, x_edges, y_edges = quadrat_counts(xy, (0, 0, 2.5, 2), size=1.0)
+    >>> counts.tolist()  # 3 columns, the last one partial: [2, 2.5)
+    [[1, 1, 1], [0, 0, 1]]
+    >>> x_edges.tolist()
+    [0.0, 1.0, 2.0, 2.5]
     """
     xy = as_points(xy)
     xmin, ymin, xmax, ymax = window = as_window(window)

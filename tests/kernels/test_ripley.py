@@ -290,3 +290,21 @@ def test_same_bits_on_any_thread_count():
         numba.set_num_threads(before)
     for a, b in zip(one, many):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("correction", ripley.CORRECTIONS)
+def test_blocks_of_query_points_give_the_reference(monkeypatch, correction):
+    # rows are filled block by block; tiny blocks exercise every block boundary
+    monkeypatch.setattr(ripley, "_ROW_CELLS", 40)
+    rng = np.random.default_rng(23)
+    xy = np.round(rng.uniform(0, 6, (150, 2)) * 8) / 8  # duplicates and ties
+    r = np.array([0.0, 0.25, 0.5, 1.0, 1.5])
+    window = (0.0, 0.0, 6.0, 6.0)
+    _assert_same(ripley.ripley_k(xy, r, window, correction)[0],
+                 ref.ripley_k(xy, r, window, correction)[0])
+    a, b = np.arange(0, 150, 2), np.arange(40, 150)
+    _assert_same(ripley.ripley_k_cross(xy, a, b, r, window, correction)[0],
+                 ref.ripley_k_cross(xy, a, b, r, window, correction)[0])
+    if correction != "border":
+        _assert_same(ripley.pcf(xy, r, window, correction, bandwidth=0.3)[0],
+                     ref.pcf(xy, r, window, correction, bandwidth=0.3)[0])
