@@ -39,3 +39,18 @@ def test_every_code_is_explained_with_failing_and_fixed_queries():
         assert code in text and "Failing query" in text and "Fixed query" in text
     with pytest.raises(KeyError, match="E0101"):
         explain("E9999")
+
+
+def test_every_guide_query_compiles_against_the_kidney_data():
+    import re
+
+    import anndata as ad
+
+    from cytoql.api import compile, schema_of
+
+    schema = schema_of(ad.read_h5ad(DOCS.parent / "cytoql/datasets/data/cosmx_kidney.h5ad"))
+    blocks = re.findall(r"```cytoql\n(.*?)```", (DOCS / "guide.md").read_text(encoding="utf-8"),
+                        re.S)
+    assert len(blocks) >= 8
+    for block in blocks:
+        compile(block, schema)
