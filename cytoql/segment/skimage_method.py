@@ -102,6 +102,30 @@ def _smooth(channel: np.ndarray, sigma: float) -> np.ndarray:
     return ndi.gaussian_filter(data, sigma, mode="nearest", truncate=_TRUNCATE)
 
 
+def _watershed_by_component(elevation: np.ndarray, markers: np.ndarray,
+                            mask: np.ndarray) -> np.ndarray:
+    """Seeded watershed run on each connected component of ``mask`` separately.
+
+    scikit-image breaks ties between equal elevations by a queue order that is global
+    to the array, so the split line between two touching nuclei would depend on every
+    other object in the tile; per component (on its bounding box) it depends on that
+    component alone, which makes tiled and untiled results identical.
+    """
+    from skimage.segmentation import watershed
+
+    out = np.zeros(markers.shape, dtype=np.int32)
+    components, _ = ndi.label(mask)
+    for i, box in enumerate(ndi.find_objects(components), start=1):
+        inside = components[box] == i
+        seeds = np.where(inside, markers[box], 0)
+        ids = np.unique(seeds[seeds > 0])
+        if len(ids) == 1:
+            out[box][inside] = ids[0]
+        elif len(ids) > 1:
+            out[box][inside] = watershed(elevation[box], seeds, mask=inside)[inside]
+    return out
+
+
 def otsu_threshold(channel, sigma: float, tiles) -> float | None:
     """Otsu threshold of the smoothed channel, accumulated tile by tile.
 
@@ -156,7 +180,7 @@ def segment_tile(nuclear: np.ndarray, membrane: np.ndarray | None, params: Skima
     from skimage.feature import peak_local_max
     from skimage.filters import threshold_local
     from skimage.morphology import h_maxima, remove_small_objects
-    from skimage.segmentation import expand_labels, relabel_sequential, watershed
+    from skimage.segmentation import expand_labels, relabel_sequential
 
     smoothed = _smooth(nuclear, params.sigma)
     if params.threshold == "local":
@@ -187,12 +211,12 @@ def segment_tile(nuclear: np.ndarray, membrane: np.ndarray | None, params: Skima
     seeded[components[markers > 0]] = True
     unseeded = ~seeded[components] & foreground
     markers[unseeded] = components[unseeded] + n_regions
-    labels = watershed(-distance, markers, mask=foreground)
+    labels = _watershed_by_component(-distance, markers, foreground)
     if params.min_size > 0:  # watershed fragments of a component can be small too
         labels[np.bincount(labels.ravel())[labels] < params.min_size] = 0
     if params.expand_px > 0:
         grown = expand_labels(labels, params.expand_px)
         if membrane is not None:
-            grown = watershed(_smooth(membrane, params.sigma), labels, mask=grown > 0)
+            grown = _watershed_by_component(_smooth(membrane, params.sigma), labels, grown > 0)
         labels = grown
     return relabel_sequential(labels.astype(np.int32, copy=False))[0]

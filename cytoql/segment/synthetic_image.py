@@ -73,9 +73,11 @@ def _ellipse_mask(shape, centre, axes, angle) -> np.ndarray:
 def _place(rng, shape, radius, placed, margin) -> np.ndarray | None:
     """A centre at least ``radius + r_other + _GAP_PX`` from every placed nucleus."""
     height, width = shape
+    centres = np.array([c for c, _ in placed]).reshape(-1, 2)
+    radii = np.array([r for _, r in placed])
     for _ in range(200):
         centre = rng.uniform([margin, margin], [width - margin, height - margin])
-        if all(np.hypot(*(centre - c)) >= radius + r + _GAP_PX for c, r in placed):
+        if (np.hypot(*(centres - centre).T) >= radius + radii + _GAP_PX).all():
             return centre
     return None
 
@@ -148,7 +150,12 @@ def synthetic_multiplex_image(shape: tuple[int, int] = (256, 256), n_cells: int 
 
     labels = np.zeros(shape, dtype=np.int32)
     for i, (c, ab, angle) in enumerate(zip(centres, axes, angles), start=1):
-        labels[_ellipse_mask(shape, c, ab, angle) & (labels == 0)] = i
+        # draw inside the ellipse's bounding box only (nuclei lie inside the image)
+        r0, c0 = int(c[1] - ab[0]) - 1, int(c[0] - ab[0]) - 1
+        r1, c1 = int(c[1] + ab[0]) + 2, int(c[0] + ab[0]) + 2
+        box = labels[r0:r1, c0:c1]
+        inside = _ellipse_mask(box.shape, c - (c0, r0), ab, angle)
+        box[inside & (box == 0)] = i
     cell_types = np.array([types[i % len(types)] for i in rng.permutation(len(centres))],
                           dtype=object).astype(str) if centres else np.array([], dtype=str)
 
