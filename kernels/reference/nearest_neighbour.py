@@ -76,7 +76,11 @@ def clark_evans(xy, window, *, correction="none"):
         nan = float("nan")
         return {"r": nan, "z": nan, "p_value": nan, "mean_distance": nan,
                 "expected_distance": nan, "standard_error": nan}
-    mean_d = float(np.mean(_nnd(xy)))
+    nnd = _nnd(xy)
+    if correction == "cdf":
+        mean_d = _kaplan_meier_mean(nnd, _boundary_distance(xy, window))
+    else:
+        mean_d = float(np.mean(nnd))
     expected = 0.5 / np.sqrt(n / area)
     if correction == "donnelly":
         expected = expected + (0.0514 + 0.0412 / np.sqrt(n)) * perimeter / n
@@ -86,6 +90,20 @@ def clark_evans(xy, window, *, correction="none"):
     return {"r": r, "z": z, "p_value": float(2.0 * stats.norm.sf(abs(z))),
             "mean_distance": mean_d, "expected_distance": float(expected),
             "standard_error": float(se)}
+
+
+def _kaplan_meier_mean(distances, boundary):
+    observed = np.minimum(distances, boundary)
+    event = distances <= boundary
+    survival, numerator, total = 1.0, 0.0, 0.0
+    for t in sorted(set(distances[event].tolist())):
+        at_risk = np.sum(observed >= t)
+        died = np.sum(event & (distances == t))
+        mass = survival * died / at_risk
+        survival -= mass
+        numerator += t * mass
+        total += mass
+    return numerator / total if total > 0 else float("nan")
 
 
 def _boundary_distance(xy, window):
