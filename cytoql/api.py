@@ -7,6 +7,7 @@ running it, ``explain`` shows the plan.
 from __future__ import annotations
 
 import warnings as _warnings
+import weakref
 
 from cytoql.check import check
 from cytoql.data import Sample
@@ -32,12 +33,23 @@ def _guard(fn, *args, **kwargs):
         raise InternalError(f"{type(exc).__name__}: {exc}") from exc
 
 
+# A Sample is read-only, so its schema is too: build it once per Sample (listing the
+# categories of every label column is most of a small query's run time).
+_SCHEMAS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _schema(sample: Sample) -> Schema:
+    if sample not in _SCHEMAS:
+        _SCHEMAS[sample] = Schema.from_sample(sample)
+    return _SCHEMAS[sample]
+
+
 def schema_of(adata_or_sample, **options) -> Schema:
     """The :class:`~cytoql.resolve.Schema` of an AnnData (``options`` as in :func:`query`)
     or of a :class:`~cytoql.data.Sample`."""
     sample = adata_or_sample if isinstance(adata_or_sample, Sample) else \
         Sample.from_anndata(adata_or_sample, **options)
-    return Schema.from_sample(sample)
+    return _schema(sample)
 
 
 def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa: A001
@@ -128,7 +140,7 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
         adata, type_key=type_key, fov_key=fov_key, spatial_key=spatial_key, unit=unit,
         um_per_unit=um_per_unit, windows=windows)
     source = Source(text)
-    schema = Schema.from_sample(sample)
+    schema = _schema(sample)
     plan = _guard(lambda: check(parse(source), schema, source))
 
     def run():

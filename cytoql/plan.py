@@ -20,12 +20,7 @@ from cytoql.types import Type
 __all__ = ["AllCells", "Arith", "Comparison", "Const", "GeneValues", "InLabels", "LabelCodes",
            "Neighbourhood", "Pairing",
            "Logic", "Negation", "Negative", "NumericColumn", "Op", "Plan", "SetCombine",
-           "Filter", "op_field"]
-
-
-def op_field(**kwargs):
-    """A field of an op that does not take part in equality (spans, notes)."""
-    return field(compare=False, repr=False, **kwargs)
+           "Filter"]
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,21 @@ def test_query_never_modifies_the_anndata(line):
 def test_results_do_not_depend_on_evaluation_order_or_repeats(line):
     text = 'mean(shannon(cells within 5 um of cells where type == "a"))'
     assert run(line, text).value == run(line, text).value
+
+
+def test_random_streams_derive_from_seed_fov_and_feature_only(line):
+    from cytoql.api import compile, schema_of
+    from cytoql.data import Sample
+    from cytoql.evaluate import FovEvaluator
+    from cytoql.source import Source
+
+    sample = Sample.from_anndata(line)
+    plan = compile("count(cells)", schema_of(sample))
+    fov = sample.fovs[0]
+
+    def draw(seed, feature):
+        ev = FovEvaluator(plan, sample, fov, seed, Source("count(cells)"))
+        return ev.rng(feature).random(3).tolist()
+
+    assert draw(1, "k") == draw(1, "k")
+    assert draw(1, "k") != draw(2, "k") and draw(1, "k") != draw(1, "other")
