@@ -576,8 +576,11 @@ def _delaunay_core(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if n < 3:
         rep = _exact_representatives(xy)
         return _collinear_path(xy, rep), rep
+    # Qhull lifts points to x^2 + y^2: far from the origin (slide coordinates) the lift
+    # loses the digits that decide Delaunay triangles, so triangulate centred points.
+    centred = xy - 0.5 * (xy.min(axis=0) + xy.max(axis=0))
     try:
-        tri = Delaunay(xy, qhull_options=QHULL_OPTIONS)
+        tri = Delaunay(centred, qhull_options=QHULL_OPTIONS)
     except QhullError:
         if not _is_flat(xy):
             raise
@@ -633,7 +636,9 @@ def delaunay_edges(xy) -> np.ndarray:
 
     Notes
     -----
-    - Triangulation by Qhull (``scipy.spatial.Delaunay``, options ``Qbb Qc Qz Q12 Qt``).
+    - Triangulation by Qhull (``scipy.spatial.Delaunay``, options ``Qbb Qc Qz Q12 Qt``)
+      of the coordinates centred on their bounding box, which keeps Qhull exact enough
+      far from the origin.
       For co-circular points (a square's corners) the triangulation, hence which
       diagonal is an edge, is Qhull's choice; every edge has an empty circumcircle.
     - Coincident points: the lowest index of each group is triangulated, every other

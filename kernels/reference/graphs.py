@@ -56,7 +56,8 @@ def canonical_edges(pairs, n: int) -> np.ndarray:
 
 
 def delaunay_edges(xy) -> np.ndarray:
-    """Qhull's triangles mapped onto representatives, or the path along a line."""
+    """Qhull's triangles (of the points centred on their bounding box) mapped onto
+    representatives, or the path along a line."""
     xy = np.asarray(xy, dtype=np.float64)
     rep = _representatives(xy)
     reps = sorted(set(rep))
@@ -64,7 +65,8 @@ def delaunay_edges(xy) -> np.ndarray:
     simplices = None
     if len(reps) >= 3:
         try:
-            simplices = Delaunay(xy, qhull_options="Qbb Qc Qz Q12").simplices
+            centre = (xy.min(axis=0) + xy.max(axis=0)) / 2
+            simplices = Delaunay(xy - centre, qhull_options="Qbb Qc Qz Q12").simplices
         except QhullError:
             simplices = None
     if simplices is not None:

@@ -161,6 +161,16 @@ def test_convex_hull_matches_shapely(xy):
     assert tessellation.polygon_area(got) == pytest.approx(ref.polygon_area(got), rel=1e-12)
 
 
+def test_cells_tile_the_window_far_from_the_origin():
+    # slide coordinates: Qhull on raw coordinates this far out missed neighbours and
+    # cells overlapped by ~1e-5 of the window
+    rng = np.random.default_rng(2)
+    origin = np.array([2.5e6, 7.1e6])
+    xy = rng.random((2_000, 2)) * 1000.0 + origin
+    cells = tessellation.voronoi_cells(xy, (*origin, *(origin + 1000.0)))
+    assert cells.area.sum() == pytest.approx(1e6, rel=1e-11)
+
+
 def test_poisson_cells_have_mean_area_window_over_n():
     rng = np.random.default_rng(11)
     xy = rng.random((5_000, 2)) * 100.0
