@@ -89,7 +89,7 @@ def dbscan(xy, eps, min_samples=5):
         If ``xy`` is not (n, 2) finite, ``eps`` is not finite and > 0, or
         ``min_samples`` < 1.
     TypeError
-        If ``min_samples`` is not an integer.
+        If ``eps`` is not a single number or ``min_samples`` is not an integer.
 
     Notes
     -----
@@ -104,10 +104,11 @@ def dbscan(xy, eps, min_samples=5):
     """
     xy = as_points(xy, "xy")
     min_samples = as_int(min_samples, "min_samples", 1)
-    if np.ndim(eps) != 0 or not np.isfinite(eps) or not eps > 0:
+    if np.ndim(eps) != 0 or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"eps must be a single number, got {eps!r}")
+    if not (np.isfinite(eps) and eps > 0):
         raise ValueError(f"eps must be a finite radius > 0, got {eps!r}")
-    n = len(xy)
-    ids = np.arange(n, dtype=np.int64)
+    ids = np.arange(len(xy), dtype=np.int64)
     indptr, indices, _ = query_radius(build_kdtree(xy), xy, float(eps), skip=ids)
     core = np.diff(indptr) + 1 >= min_samples
     return _expand(indptr, indices, core), core

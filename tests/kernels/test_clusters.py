@@ -106,6 +106,10 @@ def test_dbscan_finds_seeded_clusters_in_noise():
 def test_bad_inputs_raise_precise_errors():
     with pytest.raises(ValueError, match="eps must be a finite radius > 0, got 0"):
         cl.dbscan(PLUSES, 0)
+    with pytest.raises(TypeError, match=r"eps must be a single number, got \[1.0, 2.0\]"):
+        cl.dbscan(PLUSES, [1.0, 2.0])
+    with pytest.raises(ValueError, match="eps must be a finite radius > 0, got inf"):
+        cl.dbscan(PLUSES, np.inf)
     with pytest.raises(ValueError, match="min_samples must be >= 1, got 0"):
         cl.dbscan(PLUSES, 1.0, 0)
     with pytest.raises(TypeError, match="min_samples must be an integer"):
