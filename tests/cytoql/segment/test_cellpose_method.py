@@ -73,3 +73,13 @@ def test_cellpose_runs_from_a_local_weights_file(tmp_path, monkeypatch, small):
                    "orientation"):
         assert column in adata.obs
     assert not (tmp_path / "empty-cache").exists()   # the cache was never touched
+
+
+def test_without_cellpose_installed_the_error_says_how_to_get_it(monkeypatch):
+    import sys
+
+    from cytoql.segment.cellpose_method import CellposeSegmenter
+
+    monkeypatch.setitem(sys.modules, "cellpose", None)   # import cellpose -> ImportError
+    with pytest.raises(DataError, match=r"pip install 'cytoql\[segment\]'"):
+        CellposeSegmenter(CellposeParams(model_path="w.pt"))
