@@ -322,7 +322,7 @@ class _Checker:
                 return None
         self.error("E0304", f"unit mismatch: cannot {verb} {lt.dim.article()} and "
                    f"{rt.dim.article()}", node.op_span or node.span,
-                   f"{lt.dim.name} {node.op if hasattr(node, 'op') else ''} {rt.dim.name}",
+                   f"{lt.dim.name} {node.op} {rt.dim.name}",
                    help="both sides need the same unit dimension")
         return None
 
@@ -569,10 +569,12 @@ class _Checker:
                 self.mismatch(node, "a string", t)
                 return None
             return Arg(None, t, node, t.value)
-        return self.constant(entry, param, node, op, t)
+        return self.constant(param, node, op, t)
 
-    def constant(self, entry, param: Param, node, op, t) -> Arg | None:
+    def constant(self, param: Param, node, op, t) -> Arg | None:
         """A length, integer or probability known at compile time, range-checked."""
+        if isinstance(t, ErrorT):
+            return None
         value = _constant(op) if isinstance(t, ScalarT) else None
         if param.kind == "length":
             if isinstance(t, ScalarT) and t.bare and value is not None:
@@ -582,7 +584,7 @@ class _Checker:
                            suggestions=(fix,))
                 return None
             if not isinstance(t, ScalarT) or t.dim != LENGTH or value is None:
-                self.error("E0303" if isinstance(t, ScalarT) and t.dim != LENGTH else "E0301",
+                self.error("E0304" if isinstance(t, ScalarT) and t.dim != LENGTH else "E0301",
                            f"`{param.name}` needs a constant length, got {describe(t)}",
                            node.span, "not a length", help="write e.g. `30 um`")
                 return None
@@ -608,8 +610,7 @@ class _Checker:
 
     def within(self, node: n.Within, ctx) -> Arg | None:
         to, tt = self.cells(node.target, ctx)
-        radius = self.constant(_RADIUS_OWNER, _RADIUS, node.radius,
-                               *self.expr(node.radius, ctx))
+        radius = self.constant(_RADIUS, node.radius, *self.expr(node.radius, ctx))
         around, at = (ctx, CELLS) if node.around is None else self.cells(node.around, ctx)
         if isinstance(tt, ErrorT) or isinstance(at, ErrorT) or radius is None:
             return None
@@ -624,12 +625,6 @@ class _Checker:
         return Arg(p.Pairing(so, to), NearestT(), node)
 
 
-@dataclass(frozen=True)
-class _Owner:
-    name: str
-
-
-_RADIUS_OWNER = _Owner("within")
 _RADIUS = Param("radius", "length", "a neighbourhood radius is a length > 0, e.g. `30 um`",
                 minimum=0.0, strict=True)
 

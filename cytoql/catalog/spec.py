@@ -148,9 +148,10 @@ def register(entry: Builtin) -> Builtin:
 
 
 def lookup(name: str) -> list[Builtin]:
-    """The signatures of ``name`` (empty when unknown)."""
+    """The signatures of ``name`` (empty when unknown), in category order whatever the
+    order the category modules were imported in."""
     _load()
-    return CATALOG.get(name, [])
+    return sorted(CATALOG.get(name, []), key=lambda b: _CATEGORIES.index(b.category))
 
 
 def builtins() -> list[Builtin]:
