@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from cytoql.segment.pipeline import METHODS
 
@@ -160,33 +161,28 @@ def _describe(adata, type_key: str) -> str:
     return "\n".join(lines)
 
 
-def _spatial_facts(adata) -> list[str]:
-    """A few spatial facts of the segmented sample, from the data model."""
-    from scipy.spatial import cKDTree
+#: The spatial questions the image demo asks of the segmented, typed cells.
+DEMO_QUERIES = (
+    ("density of T cells", 'density(cells where type == "T cell")'),
+    ("mean distance from a T cell to the nearest epithelial cell",
+     'mean(distance(cells where type == "T cell" -> nearest cells where type == "Epithelial"))'),
+    ("fraction of epithelial cells with a T cell within 30 µm",
+     'let T = cells where type == "T cell"\n'
+     'fraction(cells where type == "Epithelial" where count(T within 30 um) >= 1)'),
+    ("mean cell area by type (µm²: pixel count × pixel area)", "mean(area) by type"),
+)
 
-    from cytoql.data import Sample
 
-    sample = Sample.from_anndata(adata)
-    fov = sample.fovs[0]
-    codes, types = sample.type_codes, sample.cell_types
-    lines = [f"window {fov.window.describe()}"]
-    for code, name in enumerate(types):
-        n = int((codes == code).sum())
-        if n:
-            lines.append(f"density of {name}: {n / fov.window.area * 1e6:,.0f} cells/mm²")
-    t_cells = sample.xy[codes == types.index("T cell")] if "T cell" in types else None
-    epithelial = sample.xy[codes == types.index("Epithelial")] if "Epithelial" in types else None
-    if t_cells is not None and epithelial is not None and len(t_cells) and len(epithelial):
-        distance = cKDTree(epithelial).query(t_cells)[0]
-        lines.append(f"mean distance from a T cell to the nearest epithelial cell: "
-                     f"{distance.mean():.1f} µm")
-        near = cKDTree(t_cells).query_ball_point(epithelial, r=30.0, return_length=True)
-        lines.append(f"fraction of epithelial cells with a T cell within 30 µm: "
-                     f"{np.mean(near >= 1):.2f}")
-    if sample.has_polygons:
-        areas = np.array([p.area for p in sample.polygons() if p is not None])
-        lines.append(f"median outline area: {np.median(areas):.1f} µm²")
-    return lines
+def _answer(adata, text: str) -> str:
+    """One CytoQL query on the demo data, its value formatted with its unit."""
+    from cytoql.api import query
+
+    result = query(adata, text)
+    value = result.value
+    unit = f" {result.unit}" if result.unit else ""
+    if isinstance(value, pd.Series):
+        return "; ".join(f"{k}: {v:.4g}{unit}" for k, v in value.dropna().items())
+    return f"{value:.4g}{unit}"
 
 
 def run_image_demo(seed: int = 0) -> int:
@@ -218,7 +214,8 @@ def run_image_demo(seed: int = 0) -> int:
     print(f"against the truth: {len(found)} of {truth.n_cells} nuclei found, "
           f"{int((under == 0).sum())} detections on background, "
           f"{typed:.0%} of found cells typed correctly\n")
-    print("spatial facts (computed through the data model):")
-    for line in _spatial_facts(adata):
-        print(f"  {line}")
+    print("spatial questions, each one CytoQL query:")
+    for question, text in DEMO_QUERIES:
+        print(f"  {question}:\n    {text.replace(chr(10), chr(10) + '    ')}\n"
+              f"    = {_answer(adata, text)}")
     return EXIT_OK

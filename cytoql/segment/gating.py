@@ -19,11 +19,15 @@ A rule file is JSON or TOML (``tomllib``, no YAML dependency)::
     all = [{ marker = "PanCK", op = ">=", value = 0.6 }]             # every condition
     any = [{ marker = "CD3", op = "<", value = "threshold" }, ...]   # at least one
 
+    [[rules]]
+    type = "Large PanCK+"
+    where = 'expr("PanCK") > 0.4 and area > 40'   # a CytoQL cell predicate
+
 A condition is ``{marker, op, value}`` with ``op`` one of ``> >= < <= == !=`` and
-``value`` a number or ``"threshold"`` (the marker's entry in ``thresholds``). A rule
+``value`` a number or ``"threshold"`` (the marker's entry in ``thresholds``). ``where``
+is any CytoQL predicate (``cells where <predicate>``: markers through ``expr``, obs
+columns such as the morphology by name), evaluated by :func:`cytoql.query`. A rule
 matches when all its parts hold; a rule with no parts matches every remaining cell.
-Rules written as CytoQL predicates (``expr("CD3") > 0.5``) are not supported yet: the
-language's evaluator is being written; this format is the documented stand-in.
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class Rule:
     negative: tuple[str, ...] = ()
     all: tuple[Condition, ...] = ()
     any: tuple[Condition, ...] = ()
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,10 +99,12 @@ class GatingRules:
         def cond(c: Condition) -> dict:
             return {"marker": c.marker, "op": c.op,
                     "value": "threshold" if c.value is None else c.value}
+        def rule(r: Rule) -> dict:
+            out = {"type": r.type, "positive": list(r.positive), "negative": list(r.negative),
+                   "all": [cond(c) for c in r.all], "any": [cond(c) for c in r.any]}
+            return out if r.where is None else {**out, "where": r.where}
         return {"unassigned": self.unassigned, "thresholds": dict(self.thresholds),
-                "rules": [{"type": r.type, "positive": list(r.positive),
-                           "negative": list(r.negative), "all": [cond(c) for c in r.all],
-                           "any": [cond(c) for c in r.any]} for r in self.rules]}
+                "rules": [rule(r) for r in self.rules]}
 
 
 def _number(value, what: str) -> float:
@@ -141,10 +148,13 @@ def _rules_from_dict(raw: Mapping) -> GatingRules:
         where = f"rule {i}"
         if not isinstance(r, Mapping) or "type" not in r:
             raise ValueError(f"{where}: a rule is a table with at least 'type', got {r!r}")
-        extra = sorted(set(r) - {"type", "positive", "negative", "all", "any"})
+        extra = sorted(set(r) - {"type", "positive", "negative", "all", "any", "where"})
         if extra:
             raise ValueError(f"{where} ({r['type']!r}): unknown key(s) {extra}; expected "
-                             "type, positive, negative, all, any")
+                             "type, positive, negative, all, any, where")
+        if "where" in r and not (isinstance(r["where"], str) and r["where"].strip()):
+            raise ValueError(f"{where} ({r['type']!r}): 'where' must be a CytoQL predicate "
+                             f"such as 'expr(\"CD3\") > 0.5', got {r['where']!r}")
         for part in ("positive", "negative"):
             missing = [m for m in r.get(part, []) if m not in thresholds]
             if missing:
@@ -156,6 +166,7 @@ def _rules_from_dict(raw: Mapping) -> GatingRules:
             negative=tuple(map(str, r.get("negative", ()))),
             all=tuple(_condition(c, where, thresholds) for c in r.get("all", ())),
             any=tuple(_condition(c, where, thresholds) for c in r.get("any", ())),
+            where=r.get("where"),
         ))
     unassigned = str(raw.get("unassigned", "unassigned"))
     if unassigned in {r.type for r in rules}:
@@ -211,6 +222,14 @@ def _marker_values(adata, marker: str, layer: str | None) -> np.ndarray:
                       dtype=np.float64).reshape(-1)
 
 
+def _predicate(adata, predicate: str) -> np.ndarray:
+    """Boolean mask of the cells that satisfy a CytoQL predicate."""
+    from cytoql.api import query
+
+    selected = query(adata, f"cells where {predicate}", type_key=None)
+    return np.asarray(adata.obs_names.isin(selected.obs_names))
+
+
 def assign_cell_types(adata, rules, *, key: str = keys.CELL_TYPE, layer: str | None = None,
                       copy: bool = True):
     """Type cells by ordered gating rules on their marker intensities.
@@ -238,11 +257,16 @@ def assign_cell_types(adata, rules, *, key: str = keys.CELL_TYPE, layer: str | N
     ------
     DataError
         A marker of the rules is not a var name (with did-you-mean), or the layer is absent.
+    QueryError
+        A ``where`` predicate is not valid CytoQL for this data (with its diagnostics).
 
     Notes
     -----
     Comparisons are on float64 values; NaN intensities fail every comparison except
     ``!=``. The first matching rule wins; cells no rule matches get the unassigned label.
+    ``where`` predicates run through :func:`cytoql.query`, so ``adata`` must be usable
+    by CytoQL (positions in ``obsm["spatial"]``, as segmentation output is); they read
+    ``X`` (not ``layer``) through ``expr``.
     """
     rules = load_gating(rules)
     if layer is not None and layer not in adata.layers:
@@ -260,6 +284,8 @@ def assign_cell_types(adata, rules, *, key: str = keys.CELL_TYPE, layer: str | N
         for c in rule.all:
             match &= _OPS[c.op](values[c.marker],
                                 rules.thresholds[c.marker] if c.value is None else c.value)
+        if rule.where is not None:
+            match &= _predicate(adata, rule.where)
         if rule.any:
             hit = np.zeros(n, dtype=bool)
             for c in rule.any:

@@ -83,3 +83,5 @@ def test_image_demo_runs_end_to_end(capsys):
     assert "220 of 220 nuclei found" in printed
     assert "100% of found cells typed correctly" in printed
     assert "mean distance from a T cell to the nearest epithelial cell" in printed
+    assert 'mean(distance(cells where type == "T cell" -> nearest' in printed
+    assert "cells/mm²" in printed and "T cell: " in printed

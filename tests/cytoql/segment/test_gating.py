@@ -142,3 +142,37 @@ def test_types_from_an_existing_column():
     assert list(as_is.obs["cluster"]) == ["0", "1", "2", "unassigned"]
     with pytest.raises(DataError, match="obs has no column 'leidn'; did you mean \"leiden\""):
         types_from_column(adata, "leidn")
+
+
+def _queryable(cells):
+    """Predicates run through cytoql.query, which reads positions and their unit."""
+    cells.obsm["spatial"] = np.arange(12, dtype=np.float64).reshape(6, 2)
+    cells.uns["spatial_unit"] = "um"
+    cells.uns["fov_windows"] = {"all": [0.0, 0.0, 12.0, 12.0]}
+    return cells
+
+
+def test_cytoql_predicates_as_rules(cells):
+    cells = _queryable(cells)
+    cells.obs["area"] = [10.0, 50.0, 50.0, 50.0, 50.0, 50.0]
+    rules = {"rules": [
+        {"type": "big CD3+", "where": 'expr("CD3") > 0.5 and area > 20'},
+        {"type": "CD3+", "where": 'expr("CD3") > 0.5'},
+        {"type": "PanCK", "all": [{"marker": "PanCK", "op": ">", "value": 0.55}],
+         "where": 'expr("CD20") < 0.5'},
+    ]}
+    typed = assign_cell_types(cells, rules)
+    assert list(typed.obs["cell_type"]) == ["CD3+", "big CD3+", "unassigned", "PanCK",
+                                            "PanCK", "unassigned"]
+    assert json.loads(typed.uns["cell_typing"]["rules"])["rules"][0]["where"] == \
+        'expr("CD3") > 0.5 and area > 20'
+
+
+def test_a_wrong_predicate_reports_the_cytoql_diagnostic(cells):
+    from cytoql.errors import QueryError
+
+    with pytest.raises(QueryError, match=r'unknown gene "CD33"[\s\S]*did you mean "CD3"'):
+        assign_cell_types(_queryable(cells),
+                          {"rules": [{"type": "T", "where": 'expr("CD33") > 1'}]})
+    with pytest.raises(ValueError, match="'where' must be a CytoQL predicate"):
+        load_gating({"rules": [{"type": "T", "where": 3}]})
