@@ -271,17 +271,25 @@ def _max_d2(bbox, node, qx, qy):
 
 
 @jit
-def _bin_of(d2, thresholds):
-    """First ``j`` with ``d2 <= thresholds[j]``; ``len(thresholds)`` when none."""
-    lo = 0
-    hi = thresholds.shape[0]
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if d2 <= thresholds[mid]:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+def _bin_of(d2, bins):
+    """First ``j`` with ``d2 <= thresholds[j]``; ``len(thresholds)`` when none.
+
+    ``bins`` is ``(thresholds, table, cells_per_unit)`` from :func:`_radius_bins`: the
+    search starts at the answer for the start of ``d2``'s table cell and steps from
+    there, a bin or two instead of a binary search's unpredictable branches (~3x
+    faster over 50 radii). The steps make the answer exact whatever the rounding.
+    """
+    thresholds, table, cells_per_unit = bins
+    g = d2 * cells_per_unit
+    cell = table.shape[0] - 1
+    if g < cell:
+        cell = int(g)
+    b = table[cell]
+    while b > 0 and d2 <= thresholds[b - 1]:
+        b -= 1
+    while b < thresholds.shape[0] and d2 > thresholds[b]:
+        b += 1
+    return b
 
 
 @jit
@@ -723,30 +731,30 @@ def count_within_by_label(tree, labels, n_labels: int, query_xy, r: float, *, sk
 
 
 @jit
-def _radial_hist_one(xy, node_range, bbox, depth, labels, qx, qy, skip_pos, thresholds,
+def _radial_hist_one(xy, node_range, bbox, depth, labels, qx, qy, skip_pos, first, bins,
                      hist, stack):
-    """Add, for each point within the last threshold, 1 to ``hist[label, bin]``.
+    """Add 1 to ``hist[labels[p], bin]`` for each tree position ``p >= first`` in range.
 
     ``labels`` may be all zeros for an unlabelled histogram. A node whose nearest and
     farthest corners fall in the same radius bin is tallied without distance tests.
     """
     first_leaf = (1 << depth) - 1
-    n_bins = thresholds.shape[0]
-    outer = thresholds[n_bins - 1]
+    thresholds = bins[0]
+    outer = thresholds[thresholds.shape[0] - 1]
     stack[0] = 0
     top = 1
     while top > 0:
         top -= 1
         node = stack[top]
-        start = node_range[node, 0]
+        start = max(node_range[node, 0], first)
         end = node_range[node, 1]
-        if start == end:
+        if start >= end:
             continue
         near = _min_d2(bbox, node, qx, qy)
         if near > outer:
             continue
-        b = _bin_of(near, thresholds)
-        if _bin_of(_max_d2(bbox, node, qx, qy), thresholds) == b:
+        b = _bin_of(near, bins)
+        if _bin_of(_max_d2(bbox, node, qx, qy), bins) == b:
             for p in range(start, end):
                 hist[labels[p], b] += 1
             if start <= skip_pos < end:
@@ -757,7 +765,7 @@ def _radial_hist_one(xy, node_range, bbox, depth, labels, qx, qy, skip_pos, thre
                 dy = qy - xy[p, 1]
                 d2 = dx * dx + dy * dy
                 if d2 <= outer and p != skip_pos:
-                    hist[labels[p], _bin_of(d2, thresholds)] += 1
+                    hist[labels[p], _bin_of(d2, bins)] += 1
         else:
             stack[top] = 2 * node + 1
             stack[top + 1] = 2 * node + 2
@@ -765,17 +773,15 @@ def _radial_hist_one(xy, node_range, bbox, depth, labels, qx, qy, skip_pos, thre
 
 
 @jit_parallel
-def _cumulative_counts(xy, node_range, bbox, depth, query, order, skip_pos, thresholds,
-                       out):
+def _cumulative_counts(xy, node_range, bbox, depth, query, order, skip_pos, bins, out):
     m = query.shape[0]
-    n_bins = thresholds.shape[0]
+    n_bins = out.shape[1]
     unlabelled = np.zeros(xy.shape[0], dtype=np.int64)
     for b in prange((m + _BLOCK - 1) // _BLOCK):
         stack = np.empty(_STACK, dtype=np.int64)
         for i in order[b * _BLOCK:min(m, (b + 1) * _BLOCK)]:
             _radial_hist_one(xy, node_range, bbox, depth, unlabelled, query[i, 0],
-                             query[i, 1], skip_pos[i], thresholds,
-                             out[i:i + 1], stack)
+                             query[i, 1], skip_pos[i], 0, bins, out[i:i + 1], stack)
             for j in range(1, n_bins):
                 out[i, j] += out[i, j - 1]
 
@@ -811,36 +817,42 @@ def cumulative_counts(tree, query_xy, radii, *, skip=None) -> np.ndarray:
     Notes
     -----
     One traversal to ``max(radii)`` per query; each point found goes to its radius bin
-    by binary search and the bins are summed cumulatively, so R radii cost little more
-    than one. ``out[:, j]`` equals :func:`count_within` at ``radii[j]``.
+    (a table lookup refined to the exact bin) and the bins are summed cumulatively, so
+    R radii cost little more than one. ``out[:, j]`` equals :func:`count_within` at
+    ``radii[j]``.
     """
     _check_tree(tree)
     query = as_points(query_xy, "query_xy")
-    thresholds = _sq_thresholds(as_radii(radii, "radii"))
+    bins = _radius_bins(as_radii(radii, "radii"))
     skip_pos = _skip_positions(tree, skip, len(query))
-    out = np.zeros((len(query), len(thresholds)), dtype=np.int64)
+    out = np.zeros((len(query), len(bins[0])), dtype=np.int64)
     if len(query) and len(tree.perm):
         _cumulative_counts(tree.xy, tree.node_range, tree.bbox, tree.depth, query,
-                           _query_order(query), skip_pos, thresholds, out)
+                           _query_order(query), skip_pos, bins, out)
     return out
 
 
 @jit_parallel
-def _label_pair_counts(xy, node_range, bbox, depth, labels, n_labels, thresholds,
-                       n_chunks):
+def _label_pair_counts(xy, node_range, bbox, depth, labels, n_labels, bins, n_chunks):
     n = xy.shape[0]
-    n_bins = thresholds.shape[0]
+    n_bins = bins[0].shape[0]
+    # partial[c, a, b, k]: pairs of tree positions p < q with labels (a, b) in bin k.
     partial = np.zeros((n_chunks, n_labels, n_labels, n_bins), dtype=np.int64)
     for c in prange(n_chunks):
         stack = np.empty(_STACK, dtype=np.int64)
         for p in range(c * n // n_chunks, (c + 1) * n // n_chunks):
-            _radial_hist_one(xy, node_range, bbox, depth, labels, xy[p, 0], xy[p, 1], p,
-                             thresholds, partial[c, labels[p]], stack)
-    out = np.zeros((n_labels, n_labels, n_bins), dtype=np.int64)
+            _radial_hist_one(xy, node_range, bbox, depth, labels, xy[p, 0], xy[p, 1], -1,
+                             p + 1, bins, partial[c, labels[p]], stack)
+    upper = np.zeros((n_labels, n_labels, n_bins), dtype=np.int64)
     for c in range(n_chunks):
-        out += partial[c]
-    for j in range(1, n_bins):
-        out[:, :, j] += out[:, :, j - 1]
+        upper += partial[c]
+    out = np.empty_like(upper)
+    for a in range(n_labels):
+        for b in range(n_labels):
+            total = 0
+            for k in range(n_bins):
+                total += upper[a, b, k] + upper[b, a, k]
+                out[a, b, k] = total
     return out
 
 
@@ -876,19 +888,20 @@ def label_pair_counts(tree, labels, n_labels: int, radii) -> np.ndarray:
     Notes
     -----
     Pairs are distinct indices, so two cells at the same spot form a pair at distance 0.
-    Both orders are counted, so ``out[a, b] == out[b, a]``. Fused: one traversal to
-    ``max(radii)`` per point into per-thread histograms of O(L*L*R) memory, merged by
-    integer addition (the same result on any thread count).
+    Both orders are counted, so ``out[a, b] == out[b, a]``. Fused: each unordered pair
+    is found once, from its earlier point in tree order, by one traversal to
+    ``max(radii)`` into per-thread histograms of O(L*L*R) memory, merged by integer
+    addition (the same result on any thread count).
     """
     _check_tree(tree)
     labels_tree, n_labels = _tree_labels(tree, labels, n_labels)
-    thresholds = _sq_thresholds(as_radii(radii, "radii"))
+    bins = _radius_bins(as_radii(radii, "radii"))
     n = len(tree.perm)
     if n == 0:
-        return np.zeros((n_labels, n_labels, len(thresholds)), dtype=np.int64)
+        return np.zeros((n_labels, n_labels, len(bins[0])), dtype=np.int64)
     n_chunks = max(1, min(n, numba.get_num_threads()))
     return _label_pair_counts(tree.xy, tree.node_range, tree.bbox, tree.depth,
-                              labels_tree, n_labels, thresholds, n_chunks)
+                              labels_tree, n_labels, bins, n_chunks)
 
 
 # --------------------------------------------------------------------------- validation
@@ -930,6 +943,22 @@ def _sq_thresholds(radii: np.ndarray) -> np.ndarray:
         t[grow] = np.nextafter(t[grow], np.inf)
         grow = np.sqrt(np.nextafter(t, np.inf)) <= radii
     return t
+
+
+def _radius_bins(radii: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Squared-radius thresholds and the start table that :func:`_bin_of` searches from.
+
+    The table has 16 cells per radius on ``[0, thresholds[-1]]``; ``table[g]`` is the
+    bin of the cell's left edge.
+    """
+    thresholds = _sq_thresholds(radii)
+    n_cells = 16 * len(thresholds)
+    cells_per_unit = n_cells / thresholds[-1] if thresholds[-1] > 0 else 0.0
+    if not np.isfinite(cells_per_unit):
+        cells_per_unit = 0.0
+    edges = np.arange(n_cells + 1) / cells_per_unit if cells_per_unit else np.zeros(1)
+    table = np.searchsorted(thresholds, edges, side="left").astype(np.int64)
+    return thresholds, table, float(cells_per_unit)
 
 
 def _skip_positions(tree: KDTree, skip, m: int) -> np.ndarray:

@@ -235,6 +235,16 @@ def test_cumulative_counts_matches_reference(scene, rs):
                                                              rs, skip=skip))
 
 
+@given(scenes(), st.sampled_from([np.arange(1, 81) / 8, np.linspace(0.05, 9.0, 50)]))
+def test_cumulative_counts_over_many_radii_matches_reference(scene, rs):
+    # 50-80 radii, the first set on the coordinate grid: every bin-table cell and many
+    # d == r ties are hit.
+    xy, _, leaf_size, query, skip = scene
+    got = si.cumulative_counts(si.build_kdtree(xy, leaf_size), query, rs, skip=skip)
+    np.testing.assert_array_equal(got, ref.cumulative_counts(ref.build_kdtree(xy), query,
+                                                             rs, skip=skip))
+
+
 @given(labelled_points(max_size=50), st.sampled_from([1, 4, 16]),
        st.lists(radii(), min_size=1, max_size=5, unique=True).map(sorted))
 def test_label_pair_counts_matches_reference(data, leaf_size, rs):
