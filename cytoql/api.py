@@ -6,19 +6,22 @@ running it, ``explain`` shows the plan.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings as _warnings
 import weakref
+from collections.abc import Sequence
 
 from cytoql.check import check
 from cytoql.data import Sample
 from cytoql.errors import (AssumptionWarning, CytoQLError, EmptySelectionWarning,
                            InternalError)
 from cytoql.evaluate import evaluate_fov
+from cytoql.nodes import Name, Program
 from cytoql.parse import parse
 from cytoql.plan import Plan
 from cytoql.resolve import Schema
 from cytoql.results import Result, build_result
-from cytoql.source import Source
+from cytoql.source import Source, Span
 
 __all__ = ["compile", "query", "schema_of"]
 
@@ -50,6 +53,16 @@ def schema_of(adata_or_sample, **options) -> Schema:
     sample = adata_or_sample if isinstance(adata_or_sample, Sample) else \
         Sample.from_anndata(adata_or_sample, **options)
     return _schema(sample)
+
+
+def _grouped(program: Program, by, source: Source) -> Program:
+    """``program`` with the ``by`` keys of the Python call appended (spans: the end)."""
+    if not by:
+        return program
+    end = Span(len(source.text), len(source.text))
+    keys = tuple(Name(key, end) for key in ([by] if isinstance(by, str) else by))
+    query = dataclasses.replace(program.query, by=program.query.by + keys)
+    return dataclasses.replace(program, query=query)
 
 
 def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa: A001
@@ -89,7 +102,7 @@ def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa:
 def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str | None = "fov",
           spatial_key: str = "spatial", unit: str | None = None,
           um_per_unit: float | None = None, windows=None, seed: int | None = 0,
-          pool: bool = False) -> Result:
+          by: str | Sequence[str] | None = None, pool: bool = False) -> Result:
     """Run a CytoQL query on spatial single-cell data.
 
     Parameters
@@ -107,6 +120,9 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
         Window(s) in µm overriding metadata (see ``Sample.from_anndata``).
     seed : int, default 0
         Seed of random streams (derived per FOV and feature).
+    by : str or sequence of str, optional
+        Grouping keys added to the query's own ``by`` (``"fov"``, ``"type"`` or a
+        categorical obs column), e.g. ``by="type"``.
     pool : bool, default False
         Make ``result.value`` the pooled value over FOVs (by the catalog's exact combine
         rule) instead of refusing when there are several FOVs.
@@ -141,7 +157,7 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
         um_per_unit=um_per_unit, windows=windows)
     source = Source(text)
     schema = _schema(sample)
-    plan = _guard(lambda: check(parse(source), schema, source))
+    plan = _guard(lambda: check(_grouped(parse(source), by, source), schema, source))
 
     def run():
         outputs = [evaluate_fov(plan, sample, fov, seed, source, schema.categories)

@@ -72,9 +72,9 @@ def _constant(op) -> float | None:
         a, b = _constant(op.left), _constant(op.right)
         if a is None or b is None:
             return None
-        if op.op == "/" and b == 0:
-            return None
-        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else 0.0}[op.op]
+        if op.op == "/":
+            return a / b if b else None
+        return {"+": a + b, "-": a - b, "*": a * b}[op.op]
     return None
 
 

@@ -165,3 +165,15 @@ def test_random_streams_derive_from_seed_fov_and_feature_only(line):
 
     assert draw(1, "k") == draw(1, "k")
     assert draw(1, "k") != draw(2, "k") and draw(1, "k") != draw(1, "other")
+
+
+def test_by_option_groups_like_the_by_clause(line):
+    from cytoql.errors import QueryNameError
+
+    text = "mean(distance(cells -> nearest cells))"
+    in_text = run(line, text + " by type")
+    as_option = run(line, text, by="type")
+    assert in_text.per_fov.equals(as_option.per_fov)
+    assert as_option.query == text + " by type"
+    with pytest.raises(QueryNameError, match="E0204"):
+        run(line, text, by="celltype")
