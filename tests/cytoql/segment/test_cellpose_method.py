@@ -7,10 +7,12 @@ The conversion of masks to AnnData is tested on known masks in test_measure.py.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from cytoql.errors import DataError
+from cytoql.errors import CytoQLWarning, DataError
 from cytoql.interop import keys
 from cytoql.segment import CellposeParams, segment
 from cytoql.segment.cellpose_method import find_weights
@@ -59,9 +61,11 @@ def test_cellpose_runs_from_a_local_weights_file(tmp_path, monkeypatch, small):
                weights)
     monkeypatch.setenv("CELLPOSE_LOCAL_MODELS_PATH", str(tmp_path / "empty-cache"))
     crop = small.pixels[:, :64, :64]
-    adata = segment(crop, channel_names=small.channel_names, nuclear="DAPI",
-                    membrane="Membrane", method="cellpose", um_per_px=0.5,
-                    options={"model_path": str(weights), "diameter": 14.0})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CytoQLWarning)   # random weights may find nothing
+        adata = segment(crop, channel_names=small.channel_names, nuclear="DAPI",
+                        membrane="Membrane", method="cellpose", um_per_px=0.5,
+                        options={"model_path": str(weights), "diameter": 14.0})
     assert list(adata.var_names) == small.channel_names
     assert adata.uns[keys.SPATIAL_UNIT] == "um"
     assert adata.uns[keys.FOV_WINDOWS] == {"image": [0.0, 0.0, 32.0, 32.0]}
@@ -83,3 +87,39 @@ def test_without_cellpose_installed_the_error_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "cellpose", None)   # import cellpose -> ImportError
     with pytest.raises(DataError, match=r"pip install 'cytoql\[segment\]'"):
         CellposeSegmenter(CellposeParams(model_path="w.pt"))
+
+
+def test_cellpose_masks_become_cells(small, tmp_path, monkeypatch):
+    """The cellpose path end to end with a stand-in model that returns the true masks."""
+    models = pytest.importorskip("cellpose.models")
+    calls = []
+
+    class TrueMasks:
+        def __init__(self, gpu, pretrained_model):
+            calls.append(("init", gpu, pretrained_model))
+
+        def eval(self, x, **kwargs):
+            calls.append(("eval", x.shape, x.dtype, kwargs))
+            # cellpose masks are uint16 with arbitrary ids; 0 is background
+            return (small.labels * 3).astype(np.uint16), None, None
+
+    monkeypatch.setattr(models, "CellposeModel", TrueMasks)
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"weights")
+    adata = segment(small.pixels, channel_names=small.channel_names, nuclear="DAPI",
+                    membrane="Membrane", method="cellpose", um_per_px=0.5,
+                    options={"model_path": str(weights), "diameter": 14.0})
+    assert calls[0] == ("init", False, str(weights))
+    _, shape, dtype, kwargs = calls[1]
+    assert shape == (128, 128, 2) and dtype == np.float32      # (membrane, nuclear) last
+    assert kwargs["channel_axis"] == -1 and kwargs["diameter"] == 14.0
+    assert adata.n_obs == small.n_cells
+    rows, cols = np.nonzero(small.labels)
+    ids = small.labels[rows, cols]
+    first = np.argsort(rows * 128 + cols, kind="stable")
+    order = ids[first][np.sort(np.unique(ids[first], return_index=True)[1])]  # raster order
+    truth_xy = np.array([[(cols[ids == i] + 0.5).mean(), (rows[ids == i] + 0.5).mean()]
+                         for i in order]) * 0.5
+    np.testing.assert_allclose(adata.obsm[keys.SPATIAL], truth_xy)
+    np.testing.assert_allclose(adata.obs["area"],
+                               [np.sum(small.labels == i) * 0.25 for i in order])
