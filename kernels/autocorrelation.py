@@ -40,6 +40,10 @@ _PERM_CHUNK = 4_000_000
 # reproduce the observed value exactly in theory, and rounding must not decide.
 _TIE_RTOL = 1e-12
 
+# Null variances below this are rounding noise of an exactly zero variance (on a
+# complete graph I is the same for every arrangement); real ones are ~1/n >> 1e-13.
+_ZERO_VARIANCE = 1e-13
+
 
 class SpatialWeights(NamedTuple):
     """Sparse spatial weights: row ``i``'s neighbours are
@@ -315,7 +319,8 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     ``L = #{I_perm >= I}``, i.e. one-sided in the direction of the observed I;
     permuted values within 1e-12 (relative) of I count as ties, i.e. in ``L``.
     Everything is NaN when I is undefined: ``n < 2``, constant values, or no
-    weights (S0 = 0); the randomisation moments are NaN for ``n < 4``.
+    weights (S0 = 0); z and p are NaN where the null variance is zero (below 1e-13,
+    e.g. a complete graph) and the randomisation ones for ``n < 4``.
 
     Examples
     --------
@@ -418,7 +423,7 @@ def gearys_c(values, weights, *, transform="row", nperm=0, rng=None):
 
 
 def _z(deviation, variance):
-    """Standardised deviation; NaN when the variance is not positive and finite."""
-    if not (variance > 0 and math.isfinite(variance)):
+    """Standardised deviation; NaN when the variance is (numerically) zero."""
+    if not (variance > _ZERO_VARIANCE and math.isfinite(variance)):
         return float("nan")
     return float(deviation / math.sqrt(variance))

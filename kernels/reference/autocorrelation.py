@@ -72,8 +72,8 @@ def _p_sim(sims, obs):
 
 
 def _result(stat, expected, v_norm, v_rand, p_sim):
-    z_norm = (stat - expected) / np.sqrt(v_norm) if v_norm > 0 else np.nan
-    z_rand = (stat - expected) / np.sqrt(v_rand) if v_rand > 0 else np.nan
+    z_norm = (stat - expected) / np.sqrt(v_norm) if v_norm > 1e-13 else np.nan
+    z_rand = (stat - expected) / np.sqrt(v_rand) if v_rand > 1e-13 else np.nan
     return SimpleNamespace(statistic=stat, expected=expected,
                            z_norm=z_norm, p_norm=2 * stats.norm.sf(abs(z_norm)),
                            z_rand=z_rand, p_rand=2 * stats.norm.sf(abs(z_rand)), p_sim=p_sim)

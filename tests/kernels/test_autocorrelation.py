@@ -55,6 +55,11 @@ def test_undefined_statistics_are_nan():
     assert np.isnan(ac.gearys_c([1.0, 2.0, 3.0], lonely).statistic)  # S0 = 0
     res = ac.morans_i([1.0, 2.0, 4.0], ac.grid_weights((1, 3)))  # n < 4: no rand moments
     assert np.isfinite(res.z_norm) and np.isnan(res.z_rand)
+    # complete graph, row-standardised: I = -1/(n-1) for every arrangement, variance 0
+    complete = ac.knn_weights(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), 3)
+    res = ac.morans_i([0.0, 0.0, 0.0, 1.0], complete)
+    assert res.statistic == pytest.approx(-1 / 3)
+    assert np.isnan([res.z_norm, res.p_norm, res.z_rand, res.p_rand]).all()
 
 
 # ------------------------------------------------------------------- weights
