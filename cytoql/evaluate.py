@@ -19,7 +19,7 @@ from cytoql.diagnostics.diagnostic import Diagnostic, Label
 from cytoql.errors import EvaluationError
 from cytoql.kernels import spatial_index as si
 from cytoql.source import Source
-from cytoql.types import CellSetT, PerCellT, ScalarT
+from cytoql.types import CellSetT, PerCellT, ScalarT, TableT
 
 __all__ = ["FovEvaluator", "FovOutput", "NeighbourIndex", "evaluate_fov", "top_summaries"]
 
@@ -68,7 +68,7 @@ class FovOutput:
     """What one FOV contributes to a result.
 
     ``rows``: sample rows of the cells (cell sets, per-cell values); ``values``: their
-    values; ``partials``: {summary op: {group: partial}} for scalar queries;
+    values (for a table, its additive per-FOV counts); ``partials``: {summary op: {group: partial}} for scalar queries;
     ``warnings``: W05xx diagnostics.
     """
 
@@ -120,6 +120,12 @@ class FovEvaluator:
         if op not in self._indexes:
             self._indexes[op] = NeighbourIndex(self.xy, self.ids(op))
         return self._indexes[op]
+
+    def categories(self, column: str) -> list[str]:
+        """The label names of a label column (codes index into them)."""
+        if column == self.sample.type_key:
+            return list(self.sample.cell_types)
+        return self.sample.codes(column)[1]
 
     def labels(self, column: str) -> np.ndarray:
         if column not in self._labels:
@@ -228,6 +234,8 @@ def evaluate_fov(plan: p.Plan, sample, fov, seed: int | None, source: Source,
         ids = ev.ids(rtype.context)
         out.rows = fov.index[ids]
         out.values = np.broadcast_to(ev.value(root), (ev.n,))[ids]
+    elif isinstance(rtype, TableT):
+        out.values = ev.value(root)
     elif isinstance(rtype, ScalarT):
         groups = group_masks(ev, plan.by, categories)
         for summary in top_summaries(root):

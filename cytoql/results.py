@@ -13,10 +13,11 @@ from cytoql.catalog.summaries import Summary
 from cytoql.diagnostics.render import render_json, render_short
 from cytoql.errors import CytoQLError
 from cytoql.evaluate import top_summaries
-from cytoql.types import CellSetT, PerCellT, ScalarT
+from cytoql.types import CellSetT, PerCellT, ScalarT, TableT
 from cytoql.units import report_unit
 
-__all__ = ["CellSetResult", "PerCellResult", "Result", "ScalarResult", "build_result"]
+__all__ = ["CellSetResult", "PerCellResult", "Result", "ScalarResult", "TableResult",
+           "build_result"]
 
 
 class Result:
@@ -210,6 +211,49 @@ class CellSetResult(Result):
                 "per_fov": {str(k): int(v) for k, v in self.per_fov.items()}}
 
 
+class TableResult(Result):
+    """Shares per category (columns) for each FOV (rows), and pooled over FOVs.
+
+    Attributes
+    ----------
+    per_fov : pandas.DataFrame
+        One row per FOV, one column per category; rows sum to 1 (NaN without data).
+    counts : pandas.DataFrame
+        The additive counts the shares come from.
+    """
+
+    kind = "table"
+
+    def __init__(self, *, per_fov, counts, pooled, pooling, **kw):
+        super().__init__(**kw)
+        self.per_fov = per_fov
+        self.counts = counts
+        self._pooled = pooled
+        self.pooling = pooling
+
+    def pool(self) -> pd.Series:
+        """Shares over all FOVs: pooled counts / their total (ratio of sums)."""
+        return self._pooled
+
+    def __repr__(self):
+        table = self.per_fov.T.assign(**{"all (pooled)": self._pooled})
+        table = table[table.fillna(0).any(axis=1)]
+        return "\n".join([table.to_string(float_format=lambda v: f"{v:.4f}"),
+                          f"pooling: {self.pooling}", self._footer()])
+
+    def to_dict(self) -> dict:
+        rows = {str(f): {k: _jsonable(float(v)) for k, v in row.items()}
+                for f, row in self.per_fov.iterrows()}
+        rows["all (pooled)"] = {k: _jsonable(float(v)) for k, v in self._pooled.items()}
+        return {**self._meta(), "pooling": self.pooling, "rows": rows}
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, counts / np.where(total > 0, total, 1), np.nan)
+
+
 class _Fold:
     """Evaluates the arithmetic over finished summary values."""
 
@@ -261,6 +305,17 @@ def build_result(plan, outputs, sample, *, assumptions, warnings, source, pool):
             series = pd.Series(values.astype(float) / factor, index=index)
         return PerCellResult(values=series, fov=pd.Series(fovs, index=index, name="fov"),
                              unit=unit, **common)
+    if isinstance(rtype, TableT):
+        names = _categories(sample, plan.root.column)
+        fovs = pd.Index([o.fov for o in outputs], name="fov")
+        counts = np.array([o.values for o in outputs], dtype=float).reshape(len(outputs), -1)
+        frame = pd.DataFrame(counts, index=fovs, columns=names)
+        pooled = pd.Series(_shares(counts.sum(axis=0)), index=names, name="share")
+        return TableResult(per_fov=pd.DataFrame(_shares(counts), index=fovs, columns=names),
+                           counts=frame, pooled=pooled,
+                           pooling="composition: additive (pair counts per type are summed "
+                                   "over FOVs, then divided by their total)",
+                           unit="", **common)
     assert isinstance(rtype, ScalarT)
     factor, unit = report_unit(rtype.dim)
     if rtype.boolean:

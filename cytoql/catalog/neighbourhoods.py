@@ -10,10 +10,10 @@ import numpy as np
 from cytoql.catalog.spec import ADDITIVE, PER_CELL, BuildError, Builtin, Param, register
 from cytoql.catalog.summaries import Summary
 from cytoql.plan import Op
-from cytoql.types import PerCellT, ScalarT
+from cytoql.types import PerCellT, ScalarT, TableT
 from cytoql.units import COUNT, DIMENSIONLESS
 
-__all__ = ["CountWithin", "Diversity", "LocalFraction"]
+__all__ = ["Composition", "CountWithin", "Diversity", "LocalFraction"]
 
 _SELF = "a cell is never its own neighbour; neighbours are at distance <= r"
 _FOV = "cells in different FOVs are never neighbours"
@@ -80,6 +80,26 @@ class Diversity(Op):
         return out
 
 
+@dataclass(frozen=True)
+class Composition(Op):
+    """Per label of ``column``: the number of (A cell, B neighbour) pairs within ``radius``
+    whose neighbour has that label, summed over the cells of ``around`` (one FOV)."""
+
+    target: Op
+    radius: float
+    around: Op
+    column: str
+
+    def evaluate(self, ev):
+        query = ev.ids(self.around)
+        codes = ev.labels(self.column)
+        counts = ev.index(self.target).count_by_label(query, codes, self.radius)
+        n_labels = len(ev.categories(self.column))
+        out = np.zeros(n_labels)
+        out[:counts.shape[1]] = counts.sum(axis=0)
+        return out
+
+
 def _within_result(nb, dim=DIMENSIONLESS):
     return PerCellT("number", nb.around, dim)
 
@@ -101,6 +121,11 @@ def _diversity(kind):
         return (Diversity(kind, nb.target, nb.radius, nb.around, ctx.schema.type_key),
                 _within_result(nb))
     return build
+
+
+def _composition(args, ctx):
+    nb = args["neighbours"].op
+    return Composition(nb.target, nb.radius, nb.around, ctx.schema.type_key), TableT()
 
 
 def _odds_ratio(args, ctx):
@@ -154,6 +179,20 @@ register(Builtin(
     conventions=(_SELF, _FOV, "1 − Σ p² (not Simpson's dominance Σ p²)") + _LABELS,
     examples=('mean(simpson(cells within 40 um of cells where type == "macrophage"))',),
     combine=PER_CELL, build=_diversity("simpson")))
+
+register(Builtin(
+    name="composition", category="neighbourhoods", params=(_NB,),
+    returns="a table: for each FOV (and pooled), the share of each cell type among the "
+            "neighbours (dimensionless, rows sum to 1)",
+    doc="Cell-type composition of the neighbourhoods within r of the cells of A: the "
+        "share of each type among all (A cell, B neighbour) pairs.",
+    conventions=(_SELF, _FOV, "pair-weighted: a cell with more neighbours weighs more "
+                 "(for equal weights per cell, average `local_fraction` per type)",
+                 "cells without a label are left out of the shares",
+                 "NaN shares where the A cells have no neighbour at all",
+                 "pooled over FOVs by summing the pair counts per type"),
+    examples=('composition(cells within 30 um of cells where type == "macrophage")',),
+    combine=ADDITIVE, build=_composition))
 
 register(Builtin(
     name="odds_ratio", category="neighbourhoods",

@@ -75,3 +75,11 @@ def test_demo_runs_its_queries(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "all (pooled)  227 cells" in out and "cells/mm²" in out
+
+
+def test_query_json_of_a_table_has_shares_per_fov_and_pooled(kidney_path, capsys):
+    text = 'composition(cells within 30 um of cells where type == "macrophage")'
+    assert main(["query", kidney_path, text, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["kind"] == "table" and set(data["rows"]) == {"18", "23", "all (pooled)"}
+    assert sum(data["rows"]["all (pooled)"].values()) == pytest.approx(1.0)
