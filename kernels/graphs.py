@@ -743,18 +743,19 @@ def knn_edges(xy, k: int, *, mutual: bool = False) -> np.ndarray:
     are ordinary neighbours at distance 0.
     """
     xy = as_points(xy)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"k must be an integer, got {k!r}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
     n = len(xy)
     if n < 2:
         return _EMPTY_EDGES.copy()
     tree = spatial_index.build_kdtree(xy)
     self_ids = np.arange(n, dtype=np.int64)
+    # at most n - 1 others exist, so every returned slot holds a neighbour (no -1)
     _, idx = spatial_index.knn(tree, xy, min(int(k), n - 1), skip=self_ids)
     src = np.repeat(np.arange(n, dtype=np.int64), idx.shape[1])
-    dst = idx.ravel().astype(np.int64)
-    found = dst >= 0
-    src, dst = src[found], dst[found]
+    dst = idx.ravel()
     lo, hi = np.minimum(src, dst), np.maximum(src, dst)
     if not mutual:
         return _sort_unique(lo, hi)
