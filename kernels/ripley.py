@@ -242,8 +242,7 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
         qxy = np.ascontiguousarray(qxy[qorder])
         qid = np.ascontiguousarray(ids_a[qorder])
     if code == _BORDER and h == 0.0:
-        limit = np.minimum(np.minimum(qxy[:, 0] - xmin, xmax - qxy[:, 0]),
-                           np.minimum(qxy[:, 1] - ymin, ymax - qxy[:, 1]))
+        limit = _edge_distance(qxy, window)
     else:
         limit = np.full(qxy.shape[0], np.inf)
     block = max(1, min(qxy.shape[0], _ROW_CELLS // nr))
@@ -268,9 +267,9 @@ def _correction_code(correction, valid=CORRECTIONS):
     return CORRECTIONS.index(correction)
 
 
-def _inputs(xy, r, window, allow_zero=True):
+def _inputs(xy, r, window):
     xy = as_points(xy)
-    r = as_radii(r, allow_zero=allow_zero)
+    r = as_radii(r, allow_zero=True)
     window = as_window(window)
     xmin, ymin, xmax, ymax = window
     outside = ((xy[:, 0] < xmin) | (xy[:, 0] > xmax)
@@ -282,6 +281,13 @@ def _inputs(xy, r, window, allow_zero=True):
             f"{rows[:5].tolist()}"
         )
     return xy, r, window
+
+
+def _edge_distance(xy, window):
+    """Distance from each point to the window's boundary (``b_i`` of the border rule)."""
+    xmin, ymin, xmax, ymax = window
+    return np.minimum(np.minimum(xy[:, 0] - xmin, xmax - xy[:, 0]),
+                      np.minimum(xy[:, 1] - ymin, ymax - xy[:, 1]))
 
 
 def _valid_range(r, window, code):
@@ -307,9 +313,8 @@ def _k_estimate(xy, ids_a, ids_b, r, window, code):
         return np.full(r.shape, np.nan)
     sums = _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, 0.0)
     if code == _BORDER:
-        bd = np.minimum(np.minimum(xy[ids_a, 0] - xmin, xmax - xy[ids_a, 0]),
-                        np.minimum(xy[ids_a, 1] - ymin, ymax - xy[ids_a, 1]))
-        eligible = n_a - np.searchsorted(np.sort(bd), r, side="left")
+        bd = np.sort(_edge_distance(xy[ids_a], window))
+        eligible = n_a - np.searchsorted(bd, r, side="left")
         with np.errstate(divide="ignore", invalid="ignore"):
             k = area * sums / (n_b * eligible)
         k[eligible == 0] = np.nan
