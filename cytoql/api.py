@@ -91,8 +91,9 @@ def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa:
     Examples
     --------
     >>> import cytoql
-    >>> schema = cytoql.schema_of(cytoql.datasets.cosmx_kidney())
-    >>> cytoql.compile('count(cells where type == "PCT")', schema).text
+    >>> from cytoql.datasets import cosmx_kidney
+    >>> schema = cytoql.schema_of(cosmx_kidney())
+    >>> cytoql.compile('count(cells  where type=="PCT")', schema).text
     'count(cells where type == "PCT")'
     """
     source = Source(text, name)
@@ -151,6 +152,15 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
     Notes
     -----
     Each FOV is evaluated on its own: cells in different FOVs are never neighbours.
+
+    Examples
+    --------
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> import cytoql
+    >>> from cytoql.datasets import cosmx_kidney
+    >>> result = cytoql.query(cosmx_kidney(), 'count(cells where type == "Podocyte")')
+    >>> result.per_fov.to_dict(), result.pool(), result.unit
+    ({'18': 108.0, '23': 119.0}, 227.0, 'cells')
     """
     sample = adata if isinstance(adata, Sample) else Sample.from_anndata(
         adata, type_key=type_key, fov_key=fov_key, spatial_key=spatial_key, unit=unit,
