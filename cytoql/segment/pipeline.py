@@ -48,13 +48,13 @@ def tile_grid(height: int, width: int, tile_size: int | None, overlap: int):
 
     Returns
     -------
-    list of (window, core, origin)
+    list of (window, core)
         ``window``: (row slice, col slice) into the image; ``core``: (row slice, col
-        slice) of the core inside the window; ``origin``: (row, col) of the window.
+        slice) of the core inside the window.
     """
     if tile_size is None:
         whole = (slice(0, height), slice(0, width))
-        return [(whole, whole, (0, 0))]
+        return [(whole, whole)]
     if not (isinstance(tile_size, (int, np.integer)) and tile_size >= 1):
         raise ValueError(f"tile_size must be a positive integer, got {tile_size!r}")
     if not (isinstance(overlap, (int, np.integer)) and overlap >= 0):
@@ -66,8 +66,7 @@ def tile_grid(height: int, width: int, tile_size: int | None, overlap: int):
             wy0, wx0 = max(0, y0 - overlap), max(0, x0 - overlap)
             wy1, wx1 = min(height, y1 + overlap), min(width, x1 + overlap)
             tiles.append(((slice(wy0, wy1), slice(wx0, wx1)),
-                          (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0)),
-                          (wy0, wx0)))
+                          (slice(y0 - wy0, y1 - wy0), slice(x0 - wx0, x1 - wx0))))
     return tiles
 
 
@@ -130,8 +129,7 @@ def segment_labels(image: MultiplexImage, *, nuclear: int | str = 0,
                          "overlap should exceed that plus the largest object diameter")
     tiles = tile_grid(height, width, tile_size, tile_overlap)
     if method == "skimage":
-        threshold = (otsu_threshold(nuclear_channel, params.sigma,
-                                    [(w, c) for w, c, _ in tiles])
+        threshold = (otsu_threshold(nuclear_channel, params.sigma, tiles)
                      if params.threshold == "otsu" else None)
 
         def run(nuc, mem):
@@ -141,7 +139,7 @@ def segment_labels(image: MultiplexImage, *, nuclear: int | str = 0,
 
     labels = np.zeros((height, width), dtype=np.int32)
     next_id = 1
-    for window, core, (oy, ox) in tiles:
+    for window, core in tiles:
         tile = run(np.asarray(nuclear_channel[window], dtype=np.float64),
                    None if membrane_channel is None
                    else np.asarray(membrane_channel[window], dtype=np.float64))

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from cytoql.errors import DataError
+
 __all__ = ["SkimageParams", "otsu_threshold", "segment_tile"]
 
 _OTSU_BINS = 256
@@ -135,7 +137,7 @@ def otsu_threshold(channel, sigma: float, tiles) -> float | None:
         The nuclear channel (a memory map is read one tile at a time).
     sigma : float
         Smoothing applied before thresholding, as in :func:`segment_tile`.
-    tiles : iterable of (window, core) slice pairs
+    tiles : sequence of (window, core) slice pairs
         ``window`` is read and smoothed; only its ``core`` (relative slices) is counted,
         so each pixel is counted once.
 
@@ -143,11 +145,20 @@ def otsu_threshold(channel, sigma: float, tiles) -> float | None:
     -------
     float or None
         The threshold; None for a constant image (nothing can be foreground).
+
+    Raises
+    ------
+    DataError
+        The channel has NaN or infinite pixels.
     """
     from skimage.filters import threshold_otsu
 
-    lo = min(float(np.min(channel[w][c])) for w, c in tiles)
-    hi = max(float(np.max(channel[w][c])) for w, c in tiles)
+    bounds = [(float(np.min(core)), float(np.max(core)))
+              for core in (channel[w][c] for w, c in tiles)]
+    lo, hi = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise DataError("the nuclear channel has NaN or infinite pixels; replace them "
+                        "(e.g. numpy.nan_to_num) before segmenting")
     if not hi > lo:
         return None
     edges = np.linspace(lo, hi, _OTSU_BINS + 1)

@@ -76,10 +76,10 @@ def test_tiled_equals_untiled_with_local_threshold(small):
 
 def test_tile_grid_cores_partition_the_image():
     cover = np.zeros((70, 45), dtype=int)
-    for window, core, (oy, ox) in tile_grid(70, 45, 16, 5):
+    for window, core in tile_grid(70, 45, 16, 5):
         rows, cols = window
-        assert rows.start == oy and cols.start == ox
         assert rows.start >= 0 and rows.stop <= 70 and cols.stop <= 45
+        assert core[0].start <= 5 and rows.stop - (rows.start + core[0].stop) <= 5
         cover[rows, cols][core] += 1
     assert (cover == 1).all()
 
@@ -121,3 +121,12 @@ def test_overlap_below_the_method_context_is_refused(small):
     with pytest.raises(ValueError, match=r"tile_overlap=3 px is less than the 6 px of context"):
         segment_labels(image_from_array(small.pixels), tile_size=32, tile_overlap=3,
                        options={"sigma": 1.5})
+
+
+def test_nan_pixels_are_a_data_error():
+    from cytoql.errors import DataError
+
+    pixels = np.ones((1, 20, 20))
+    pixels[0, 3, 3] = np.nan
+    with pytest.raises(DataError, match="nuclear channel has NaN or infinite pixels"):
+        segment(pixels)
