@@ -37,6 +37,8 @@ def test_segment_writes_typed_cells(ome, tmp_path, capsys, small):
     printed = capsys.readouterr().out
     assert f"{small.n_cells} cells segmented by skimage" in printed
     assert "0.5 µm/px from ome" in printed and f"wrote {out}" in printed
+    assert main(["info", str(out)]) == 0                  # the output is CytoQL data
+    assert f"cell outlines: {small.n_cells} of {small.n_cells} cells" in capsys.readouterr().out
 
 
 def test_pixel_size_argument_and_channel_names(small, tmp_path):
