@@ -332,6 +332,42 @@ def _morton_keys(query):
     return keys
 
 
+# --------------------------------------------------------------------------- ordering
+
+
+@jit
+def _before(d, j, d_other, j_other):
+    """Whether ``(d, j)`` sorts before ``(d_other, j_other)``: by distance, then index."""
+    return d < d_other or (d == d_other and j < j_other)
+
+
+@jit
+def _insert(dist, idx, s, d, j):
+    """Move ``(d, j)`` down from slot ``s`` into the sorted ``dist[:s]``, ``idx[:s]``."""
+    while s > 0 and _before(d, j, dist[s - 1], idx[s - 1]):
+        dist[s] = dist[s - 1]
+        idx[s] = idx[s - 1]
+        s -= 1
+    dist[s] = d
+    idx[s] = j
+
+
+@jit
+def _sort_neighbours(dist, idx):
+    """Sort ``dist`` and ``idx`` together in place by (distance, index)."""
+    c = dist.shape[0]
+    if c <= 32:  # the usual neighbourhood: insertion sort, no allocation
+        for a in range(1, c):
+            _insert(dist, idx, a, dist[a], idx[a])
+        return
+    by_index = np.argsort(idx)
+    d_sorted = dist[by_index]
+    i_sorted = idx[by_index]
+    by_distance = np.argsort(d_sorted, kind="mergesort")
+    dist[:] = d_sorted[by_distance]
+    idx[:] = i_sorted[by_distance]
+
+
 # --------------------------------------------------------------------------- knn
 
 
@@ -359,15 +395,8 @@ def _knn_one(xy, perm, node_range, bbox, depth, qx, qy, skip_pos, out_d, out_i, 
                 dy = qy - xy[p, 1]
                 d = math.sqrt(dx * dx + dy * dy)
                 j = perm[p]
-                if d < out_d[k - 1] or (d == out_d[k - 1] and j < out_i[k - 1]):
-                    s = k - 1
-                    while s > 0 and (d < out_d[s - 1]
-                                     or (d == out_d[s - 1] and j < out_i[s - 1])):
-                        out_d[s] = out_d[s - 1]
-                        out_i[s] = out_i[s - 1]
-                        s -= 1
-                    out_d[s] = d
-                    out_i[s] = j
+                if _before(d, j, out_d[k - 1], out_i[k - 1]):
+                    _insert(out_d, out_i, k - 1, d, j)
         else:
             left = 2 * node + 1
             right = left + 1
@@ -511,12 +540,7 @@ def _fill_one(xy, perm, node_range, bbox, depth, qx, qy, skip_pos, thr, out_i, o
             stack[top] = 2 * node + 1
             stack[top + 1] = 2 * node + 2
             top += 2
-    by_index = np.argsort(out_i)
-    idx = out_i[by_index]
-    dist = out_d[by_index]
-    by_distance = np.argsort(dist, kind="mergesort")
-    out_i[:] = idx[by_distance]
-    out_d[:] = dist[by_distance]
+    _sort_neighbours(out_d, out_i)
 
 
 @jit_parallel

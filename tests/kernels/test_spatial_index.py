@@ -210,6 +210,21 @@ def test_query_radius_matches_reference(scene, r):
         np.testing.assert_array_equal(g, w)
 
 
+def test_query_radius_sorts_long_lists_with_many_ties():
+    # 12x12 grid plus each point twice: every list is longer than the 32 that the
+    # insertion sort handles, and full of equal distances.
+    side = np.arange(12, dtype=np.float64)
+    xy = np.stack(np.meshgrid(side, side), axis=-1).reshape(-1, 2)
+    xy = np.concatenate([xy, xy[::-1]])
+    query = xy[::7]
+    skip = np.arange(0, len(xy), 7)
+    got = si.query_radius(si.build_kdtree(xy), query, 4.0, skip=skip)
+    want = ref.query_radius(ref.build_kdtree(xy), query, 4.0, skip=skip)
+    assert np.diff(got[0]).min() > 32
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
 @given(scenes(), radii())
 def test_count_within_matches_reference(scene, r):
     xy, _, leaf_size, query, skip = scene
