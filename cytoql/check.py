@@ -347,8 +347,9 @@ class _Checker:
             if label is not None and isinstance(lt, PerCellT) and isinstance(rt, PerCellT) \
                     and lt.kind == rt.kind == "label" and lt.column == rt.column \
                     and node.op in ("==", "!="):
-                return p.Comparison(node.op, lo, ro), self.joint(node, lt, rt, "bool",
-                                                                 DIMENSIONLESS)
+                same = p.SameLabel(lo, ro)
+                return ((same if node.op == "==" else p.Negation(same)),
+                        self.joint(node, lt, rt, "bool", DIMENSIONLESS))
             side, t = (node.left, lt) if isinstance(lt, (StringT, PerCellT)) and (
                 isinstance(lt, StringT) or lt.kind == "label") else (node.right, rt)
             other = rt if t is lt else lt

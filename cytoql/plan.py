@@ -18,7 +18,7 @@ from cytoql.source import Span
 from cytoql.types import Type
 
 __all__ = ["AllCells", "Arith", "Comparison", "Const", "GeneValues", "InLabels", "LabelCodes",
-           "Neighbourhood", "Pairing",
+           "Neighbourhood", "Pairing", "SameLabel",
            "Logic", "Negation", "Negative", "NumericColumn", "Op", "Plan", "SetCombine",
            "Filter"]
 
@@ -134,6 +134,19 @@ class InLabels(Op):
 
     def evaluate(self, ev):
         return np.isin(ev.value(self.values), np.asarray(self.codes, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class SameLabel(Op):
+    """True where two label-code arrays of one column agree on a label (a missing
+    label, -1, never matches)."""
+
+    left: Op
+    right: Op
+
+    def evaluate(self, ev):
+        a, b = ev.value(self.left), ev.value(self.right)
+        return (a == b) & (a >= 0)
 
 
 # ---------------------------------------------------------------------- arithmetic & logic

@@ -177,3 +177,13 @@ def test_by_option_groups_like_the_by_clause(line):
     assert as_option.query == text + " by type"
     with pytest.raises(QueryNameError, match="E0204"):
         run(line, text, by="celltype")
+
+
+def test_label_comparisons_never_match_a_missing_label():
+    adata = make_adata([[0, 0], [1, 0], [50, 0], [51, 0]], [0, 0, 1, 1])
+    labels = adata.obs["cell_type"].astype(object)
+    labels.iloc[2:] = None  # two unlabelled cells, each the other's nearest
+    adata.obs["cell_type"] = pd.Categorical(labels, categories=TYPES)
+    same = run(adata, "nearest_type(cells -> nearest cells) == type").values
+    assert same.tolist() == [True, True, False, False]
+    assert run(adata, 'count(cells where type != "a")').value == 2
