@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 
-from cytoql.errors import DataError
 from cytoql.segment.cellpose_method import CellposeParams, CellposeSegmenter
 from cytoql.segment.io import MultiplexImage, image_from_array, read_image, select_channel
 from cytoql.segment.measure import labels_to_anndata
