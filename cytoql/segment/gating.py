@@ -260,6 +260,17 @@ def assign_cell_types(adata, rules, *, key: str = keys.CELL_TYPE, layer: str | N
     QueryError
         A ``where`` predicate is not valid CytoQL for this data (with its diagnostics).
 
+    Examples
+    --------
+    >>> import anndata as ad, numpy as np, pandas as pd
+    >>> cells = ad.AnnData(np.array([[0.9, 0.1], [0.2, 0.8], [0.1, 0.1]]),
+    ...                    var=pd.DataFrame(index=["CD3", "CD20"]))
+    >>> rules = {"thresholds": {"CD3": 0.5, "CD20": 0.5},
+    ...          "rules": [{"type": "T cell", "positive": ["CD3"]},
+    ...                    {"type": "B cell", "positive": ["CD20"]}]}
+    >>> list(assign_cell_types(cells, rules).obs["cell_type"])
+    ['T cell', 'B cell', 'unassigned']
+
     Notes
     -----
     Comparisons are on float64 values; NaN intensities fail every comparison except

@@ -212,6 +212,16 @@ def segment(image, *, nuclear: int | str = 0, membrane: int | str | None = None,
         weights, gating rules naming absent markers.
     ValueError
         Unknown method or option, bad parameter values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from cytoql.segment import segment, synthetic_multiplex_image
+    >>> img = synthetic_multiplex_image((128, 128), n_cells=12, rng=np.random.default_rng(3))
+    >>> adata = segment(img.pixels, channel_names=img.channel_names, nuclear="DAPI",
+    ...                 um_per_px=0.5)
+    >>> adata.n_obs, adata.uns["spatial_unit"], list(adata.var_names[:2])
+    (12, 'um', ['DAPI', 'Membrane'])
     """
     from cytoql.segment.gating import assign_cell_types, load_gating
 
