@@ -231,6 +231,14 @@ def build_kdtree(xy, leaf_size: int = 16) -> KDTree:
     Each node splits at the median (position ``(start + end) // 2``) of the coordinate
     with the wider bounding-box extent (x on a tie), found by quickselect: O(n log n)
     time, O(n) memory. All leaves are at the same depth.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.array([[2.0, 0.0], [0.0, 0.0], [1.0, 0.0]])
+    >>> tree = build_kdtree(xy, leaf_size=1)
+    >>> tree.depth, tree.perm.tolist()
+    (2, [1, 2, 0])
     """
     xy = as_points(xy, "xy")
     leaf_size = _as_int(leaf_size, "leaf_size", 1)
@@ -456,6 +464,17 @@ def knn(tree, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
     distance the smaller index comes first, and at the k-th place the smaller index wins.
     A point at the query's own position is returned at distance 0 unless it is skipped,
     so pass ``skip=ids`` to exclude each cell from its own neighbours.
+
+    Examples
+    --------
+    A 3 x 3 unit grid (index ``3 * row + column``); the corner's own index is skipped,
+    its two neighbours at distance 1 come in index order:
+
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> d, i = knn(build_kdtree(grid), grid[:1], 3, skip=[0])
+    >>> d.round(3).tolist(), i.tolist()
+    ([[1.0, 1.0, 1.414]], [[1, 3, 4]])
     """
     _check_tree(tree)
     query = as_points(query_xy, "query_xy")
@@ -594,6 +613,15 @@ def query_radius(tree, query_xy, r: float, *, skip=None
     Neighbours satisfy ``d <= r`` and are sorted within each query by (distance,
     original index). The lists are counted first and then filled, so memory is exactly
     the output size.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> indptr, idx, dist = query_radius(build_kdtree(grid), grid[[4, 0]], 1.0,
+    ...                                  skip=[4, -1])
+    >>> indptr.tolist(), idx.tolist(), dist.tolist()
+    ([0, 4, 7], [1, 3, 5, 7, 0, 1, 3], [1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0])
     """
     _check_tree(tree)
     query = as_points(query_xy, "query_xy")
@@ -646,6 +674,15 @@ def count_within(tree, query_xy, r: float, *, skip=None) -> np.ndarray:
     -----
     Counts points with ``d <= r``. No neighbour list is built: a node whose whole
     bounding box lies within ``r`` is counted without visiting its points.
+
+    Examples
+    --------
+    The centre of a 3 x 3 unit grid has 4 neighbours at exactly 1 (``d <= r``):
+
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> count_within(build_kdtree(grid), grid[[4]], 1.0, skip=[4]).tolist()
+    [4]
     """
     _check_tree(tree)
     query = as_points(query_xy, "query_xy")
@@ -737,6 +774,17 @@ def count_within_by_label(tree, labels, n_labels: int, query_xy, r: float, *, sk
     -----
     Fused: no neighbour list is built, and points of a node wholly within ``r`` are
     tallied without a distance test. Row sums equal :func:`count_within`.
+
+    Examples
+    --------
+    Label = grid row; around the centre: one cell below, two beside, one above.
+
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> rows = np.repeat(np.arange(3), 3)
+    >>> count_within_by_label(build_kdtree(grid), rows, 3, grid[[4]], 1.0,
+    ...                       skip=[4]).tolist()
+    [[1, 2, 1]]
     """
     _check_tree(tree)
     labels_tree, n_labels = _tree_labels(tree, labels, n_labels)
@@ -844,6 +892,14 @@ def cumulative_counts(tree, query_xy, radii, *, skip=None) -> np.ndarray:
     (a table lookup refined to the exact bin) and the bins are summed cumulatively, so
     R radii cost little more than one. ``out[:, j]`` equals :func:`count_within` at
     ``radii[j]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> cumulative_counts(build_kdtree(grid), grid[[4]], [0.5, 1.0, 1.5],
+    ...                   skip=[4]).tolist()
+    [[0, 4, 8]]
     """
     _check_tree(tree)
     query = as_points(query_xy, "query_xy")
@@ -916,6 +972,17 @@ def label_pair_counts(tree, labels, n_labels: int, radii) -> np.ndarray:
     is found once, from its earlier point in tree order, by one traversal to
     ``max(radii)`` into per-thread histograms of O(L*L*R) memory, merged by integer
     addition (the same result on any thread count).
+
+    Examples
+    --------
+    Label = grid row: within 1, each row has 2 edges (4 ordered pairs) and adjacent
+    rows share 3 edges.
+
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> rows = np.repeat(np.arange(3), 3)
+    >>> label_pair_counts(build_kdtree(grid), rows, 3, [1.0])[:, :, 0].tolist()
+    [[4, 3, 0], [3, 4, 3], [0, 3, 4]]
     """
     _check_tree(tree)
     labels_tree, n_labels = _tree_labels(tree, labels, n_labels)

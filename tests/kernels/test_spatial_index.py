@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import pickle
 
 import numba
@@ -296,6 +297,14 @@ def test_results_do_not_depend_on_thread_count():
         numba.set_num_threads(before)
     for a, b in zip(serial, parallel):
         np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- docs
+
+
+def test_docstring_examples_run():
+    result = doctest.testmod(si, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 7 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- bad input
