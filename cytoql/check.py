@@ -24,7 +24,7 @@ from cytoql.resolve import (RESERVED, Schema, unknown_category, unknown_column,
 from cytoql.source import Source, Span
 from cytoql.types import (CELLS, CellSetT, ErrorT, NearestT, PerCellT, RangeT, ScalarT,
                           StringT, Type, WithinT, describe)
-from cytoql.units import COUNT, DIMENSIONLESS, LENGTH, UNITS, Dim
+from cytoql.units import COUNT, DIMENSIONLESS, LENGTH, UNITS, Dim, report_unit
 
 __all__ = ["Arg", "Context", "check", "raise_for"]
 
@@ -312,13 +312,14 @@ class _Checker:
             if isinstance(bare, ScalarT) and bare.bare and other.dim in (COUNT, DIMENSIONLESS):
                 return other.dim
             if isinstance(bare, ScalarT) and bare.bare and isinstance(side, n.Quantity):
-                unit = {LENGTH: "um"}.get(other.dim, None)
+                symbol = report_unit(other.dim)[1]
+                unit = next((u.name for u in UNITS.values() if u.symbol == symbol), None)
                 fix = (Suggestion(Span(side.span.end, side.span.end), f" {unit}", True),) \
                     if unit else ()
                 self.error("E0303", f"missing unit: cannot {verb} a bare number and "
                            f"{other.dim.article()}", side.span, "this number has no unit",
-                           help=f"write the unit, e.g. `{to_text(side)} {unit or 'um'}`",
-                           suggestions=fix)
+                           help=f"write the unit, e.g. `{to_text(side)} {unit}`" if unit
+                           else "give both sides the same unit", suggestions=fix)
                 return None
         self.error("E0304", f"unit mismatch: cannot {verb} {lt.dim.article()} and "
                    f"{rt.dim.article()}", node.op_span or node.span,

@@ -94,3 +94,14 @@ def test_plan_records_defaults_and_conventions():
     assert plan.defaults == ("distance: k = 1",)
     assert any("never its own nearest neighbour" in c for c in plan.conventions)
     assert "NearestDistance" in plan.explain()
+
+
+@pytest.mark.parametrize("text, fix", [("density(cells) > 3", " cells/mm2"),
+                                       ("mean(distance(cells -> nearest cells)) > 30", " um")])
+def test_a_bare_number_compared_with_a_quantity_gets_the_report_unit(text, fix):
+    with pytest.raises(QueryTypeError) as info:
+        compile(text, SCHEMA)
+    (diag,) = info.value.diagnostics
+    assert diag.code == "E0303" and diag.suggestions[0].replacement == fix
+    fixed = text[:diag.suggestions[0].span.start] + fix + text[diag.suggestions[0].span.end:]
+    compile(fixed, SCHEMA)
