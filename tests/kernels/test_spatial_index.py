@@ -85,6 +85,21 @@ def test_lattice_counts_match_the_gauss_circle_problem():
     np.testing.assert_array_equal(d, 1.0)
 
 
+def test_csr_interior_counts_average_lambda_pi_r_squared():
+    # Uniform points at density 1: an interior point's count within r = 3 has mean
+    # pi r^2 = 28.27. Over ~32k interior points the sampling error of the mean is
+    # ~0.1% (Poisson count variance ~28 per point, pair-level correlation at most
+    # doubling it), so 2% is a > 10-sigma band that still catches a wrong radius.
+    xy = np.random.default_rng(20261123).uniform(0, 200, (40_000, 2))
+    tree = si.build_kdtree(xy)
+    interior = np.flatnonzero(((xy >= 10) & (xy <= 190)).all(axis=1))
+    counts = si.cumulative_counts(tree, xy[interior], [2.0, 3.0], skip=interior)
+    np.testing.assert_allclose(counts.mean(axis=0), np.pi * np.array([4.0, 9.0]),
+                               rtol=0.02)
+    np.testing.assert_array_equal(counts[:, 1], si.count_within(tree, xy[interior], 3.0,
+                                                                skip=interior))
+
+
 # --------------------------------------------------------------------------- skip, k, empty
 
 
