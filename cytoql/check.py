@@ -20,7 +20,7 @@ from cytoql.diagnostics.suggest import closest
 from cytoql.errors import QueryError, QueryNameError, QuerySyntaxError, QueryTypeError
 from cytoql.printer import to_text
 from cytoql.resolve import (RESERVED, Schema, unknown_category, unknown_column,
-                            unknown_function, unknown_gene, unknown_name, unknown_unit)
+                            unknown_function, unknown_name, unknown_unit)
 from cytoql.source import Source, Span
 from cytoql.types import (CELLS, CellSetT, ErrorT, NearestT, PerCellT, RangeT, ScalarT,
                           StringT, Type, WithinT, describe)
