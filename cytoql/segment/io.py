@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import weakref
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +37,10 @@ class MultiplexImage:
 
     Attributes
     ----------
-    pixels : array of shape (C, Y, X)
-        Intensities; a ``numpy.memmap`` when the file allowed it, so tiles are read
-        from disk on demand.
+    pixels : array-like of shape (C, Y, X)
+        Intensities: an ndarray, a ``numpy.memmap`` of an uncompressed file, or a lazy
+        stack of a compressed one. ``pixels[c]`` is a channel, ``pixels[c][rows, cols]``
+        (slices) a window, ``numpy.asarray`` reads all; tiles are read on demand.
     channel_names : list of str
         One unique name per channel (``"ch0"``, ``"ch1"`` ... when the file has none).
     um_per_px : float or None
@@ -61,27 +63,87 @@ class MultiplexImage:
         return int(self.pixels.shape[1]), int(self.pixels.shape[2])
 
 
-def _channel_first(data: np.ndarray, axes: str, path: str) -> np.ndarray:
-    """Reorder ``data`` with tifffile ``axes`` to (C, Y, X); drop singleton T/Z/Q axes."""
+def _axis_roles(shape: tuple[int, ...], axes: str, path: str) -> str:
+    """The role of each stored axis: "C", "Y", "X", or "0" (a singleton, dropped).
+
+    Without a channel axis, RGB samples (S) or plain pages (I, Q: unknown) are channels.
+    """
     axes = axes.upper()
-    # Without a channel axis, RGB samples (S) or plain pages (I, Q: unknown) are channels.
     for stand_in in "SIQ":
         if "C" not in axes and stand_in in axes:
             axes = axes.replace(stand_in, "C")
-    for ax in list(axes):
-        if ax not in "CYX":
-            i = axes.index(ax)
-            if data.shape[i] != 1:
-                raise DataError(f"{path}: axis {ax!r} has {data.shape[i]} planes (axes "
-                                f"{axes!r}, shape {data.shape}); CytoQL segments 2-D "
-                                "images: export one plane or a projection first")
-            data = np.take(data, 0, axis=i)
-            axes = axes.replace(ax, "")
-    if "Y" not in axes or "X" not in axes:
+    roles = ""
+    for ax, size in zip(axes, shape):
+        if ax in "CYX":
+            roles += ax
+        elif size == 1:
+            roles += "0"
+        else:
+            raise DataError(f"{path}: axis {ax!r} has {size} planes (axes {axes!r}, shape "
+                            f"{tuple(shape)}); CytoQL segments 2-D images: export one "
+                            "plane or a projection first")
+    if "Y" not in roles or "X" not in roles:
         raise DataError(f"{path}: image axes {axes!r} have no Y and X")
-    if "C" not in axes:
-        data, axes = data[np.newaxis], "C" + axes
-    return np.transpose(data, [axes.index(a) for a in "CYX"])
+    return roles
+
+
+def _channel_first(data: np.ndarray, roles: str) -> np.ndarray:
+    """View of ``data`` as (C, Y, X), given the roles of its axes."""
+    data = data[tuple(0 if r == "0" else slice(None) for r in roles)]
+    kept = roles.replace("0", "")
+    if "C" not in kept:
+        data, kept = data[np.newaxis], "C" + kept
+    return np.transpose(data, [kept.index(a) for a in "CYX"])
+
+
+class _LazyStack:
+    """A (C, Y, X) view of a compressed TIFF that decodes only what is indexed.
+
+    ``stack[c]`` is a plane; ``plane[rows, cols]`` (slices) reads that window;
+    ``numpy.asarray`` reads everything. Holds the open TIFF file.
+    """
+
+    ndim = 3
+
+    def __init__(self, array, roles: str, tif):
+        self._array, self._roles = array, roles
+        weakref.finalize(self, tif.close)  # the file stays open exactly as long as the view
+        size = dict(zip(roles, array.shape))
+        self.shape = (size.get("C", 1), size["Y"], size["X"])
+        self.dtype = np.dtype(array.dtype)
+
+    def read(self, c: int, rows: slice, cols: slice) -> np.ndarray:
+        index = tuple({"0": 0, "C": c, "Y": rows, "X": cols}[r] for r in self._roles)
+        window = np.asarray(self._array[index])
+        return window.T if self._roles.index("X") < self._roles.index("Y") else window
+
+    def __getitem__(self, c):
+        if not isinstance(c, (int, np.integer)):
+            raise TypeError("index a lazily read image by channel first: stack[c][rows, cols]")
+        return _LazyPlane(self, int(c) % self.shape[0])
+
+    def __array__(self, dtype=None, copy=None):
+        return np.stack([np.asarray(self[c], dtype=dtype) for c in range(self.shape[0])])
+
+
+class _LazyPlane:
+    """One channel of a :class:`_LazyStack`; ``plane[rows, cols]`` reads a window."""
+
+    ndim = 2
+
+    def __init__(self, stack: _LazyStack, c: int):
+        self._stack, self._c = stack, c
+        self.shape, self.dtype = stack.shape[1:], stack.dtype
+
+    def __getitem__(self, key):
+        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        if not (isinstance(rows, slice) and isinstance(cols, slice)):
+            raise TypeError("a lazily read plane is indexed by two slices")
+        return self._stack.read(self._c, rows, cols)
+
+    def __array__(self, dtype=None, copy=None):
+        plane = self[:, :]
+        return plane if dtype is None else plane.astype(dtype, copy=False)
 
 
 def _ome_metadata(xml: str) -> tuple[float | None, list[str]]:
@@ -142,7 +204,8 @@ def read_image(path, *, um_per_px: float | None = None,
     Notes
     -----
     Without a channel axis in the metadata, RGB samples or the pages of a plain
-    multi-page TIFF are the channels.
+    multi-page TIFF are the channels. Uncompressed files are memory-mapped; compressed
+    or tiled ones are decoded window by window (through zarr) as tiles ask for them.
 
     Returns
     -------
@@ -159,25 +222,30 @@ def read_image(path, *, um_per_px: float | None = None,
     file = Path(path)
     if not file.is_file():
         raise DataError(f"no image file at {str(file)!r}")
+    tif = None
     try:
-        with tifffile.TiffFile(file) as tif:
-            series = tif.series[0]
-            axes = series.axes
-            try:
-                data = tifffile.memmap(file, series=0, mode="r")
-            except ValueError:  # compressed or tiled: not mappable, read into memory
-                data = series.asarray()
-            meta_size, source, names = None, "unknown", []
-            if tif.is_ome and tif.ome_metadata:
-                meta_size, names = _ome_metadata(tif.ome_metadata)
-                source = "ome" if meta_size is not None else "unknown"
-            if meta_size is None:
-                meta_size, source = _tiff_pixel_size(series.pages[0], tif.imagej_metadata)
-    except DataError:
-        raise
+        tif = tifffile.TiffFile(file)
+        series = tif.series[0]
+        roles = _axis_roles(series.shape, series.axes, str(file))
+        meta_size, source, names = None, "unknown", []
+        if tif.is_ome and tif.ome_metadata:
+            meta_size, names = _ome_metadata(tif.ome_metadata)
+            source = "ome" if meta_size is not None else "unknown"
+        if meta_size is None:
+            meta_size, source = _tiff_pixel_size(series.pages[0], tif.imagej_metadata)
+        try:
+            pixels = _channel_first(tifffile.memmap(file, series=0, mode="r"), roles)
+            tif.close()
+        except ValueError:  # compressed or tiled: decode windows on demand through zarr
+            import zarr
+
+            pixels = _LazyStack(zarr.open(series.aszarr(), mode="r"), roles, tif)
     except Exception as exc:  # tifffile raises many types for a non-TIFF
+        if tif is not None:
+            tif.close()
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"cannot read {str(file)!r} as a TIFF image: {exc}") from None
-    pixels = _channel_first(data, axes, str(file))
     if channel_names is None and len(names) == pixels.shape[0] and all(names):
         channel_names = names
     return _assemble(pixels, channel_names, um_per_px, meta_size, source, str(file))

@@ -130,3 +130,30 @@ def test_bad_channel_names_and_pixel_size(stack):
         image_from_array(stack, channel_names=["a", "a", "b"])
     with pytest.raises(DataError, match="um_per_px must be a positive finite number"):
         image_from_array(stack, um_per_px=0)
+
+
+def test_compressed_tiles_are_decoded_on_demand(tmp_path, small):
+    path = tmp_path / "zlib.ome.tif"
+    tifffile.imwrite(path, small.pixels, ome=True, compression="zlib", tile=(32, 32),
+                     metadata={"axes": "CYX", "Channel": {"Name": small.channel_names},
+                               "PhysicalSizeX": 0.5, "PhysicalSizeXUnit": "µm"})
+    image = read_image(path)
+    assert not isinstance(image.pixels, np.ndarray)          # nothing decoded yet
+    assert image.pixels.shape == small.pixels.shape and image.um_per_px == 0.5
+    np.testing.assert_array_equal(image.pixels[2][10:40, 5:70], small.pixels[2, 10:40, 5:70])
+    np.testing.assert_array_equal(np.asarray(image.pixels), small.pixels)
+    tiled = segment(image, nuclear="DAPI", tile_size=48, tile_overlap=32)
+    whole = segment(small.pixels, channel_names=small.channel_names, um_per_px=0.5,
+                    nuclear="DAPI")
+    np.testing.assert_array_equal(tiled.obsm["spatial"], whole.obsm["spatial"])
+    np.testing.assert_array_equal(tiled.X, whole.X)
+
+
+def test_compressed_yx_file_with_singleton_axes(tmp_path):
+    data = np.arange(2 * 3 * 5, dtype=np.uint16).reshape(1, 2, 3, 5)
+    path = tmp_path / "tzyx.ome.tif"
+    tifffile.imwrite(path, data, ome=True, compression="zlib", metadata={"axes": "TCYX"})
+    image = read_image(path)
+    assert image.pixels.shape == (2, 3, 5)
+    np.testing.assert_array_equal(np.asarray(image.pixels), data[0])
+    np.testing.assert_array_equal(image.pixels[-1][1:, :2], data[0, 1, 1:, :2])
