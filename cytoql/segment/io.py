@@ -277,6 +277,11 @@ def _assemble(pixels, channel_names, um_per_px, meta_size, source, origin) -> Mu
                         f"channels: {channel_names}")
     if len(set(channel_names)) != n_channels:
         raise DataError(f"{origin}: channel names must be unique, got {channel_names}")
+    if meta_size is not None and not 0 < meta_size < float("inf"):
+        warnings.warn(f"{origin}: the file's pixel size {meta_size!r} µm ({source}) is not a "
+                      "positive number; it is treated as unknown", AssumptionWarning,
+                      stacklevel=3)
+        meta_size, source = None, "unknown"
     if um_per_px is not None:
         um_per_px = float(um_per_px)
         if not (0 < um_per_px < float("inf")):

@@ -157,3 +157,11 @@ def test_compressed_yx_file_with_singleton_axes(tmp_path):
     assert image.pixels.shape == (2, 3, 5)
     np.testing.assert_array_equal(np.asarray(image.pixels), data[0])
     np.testing.assert_array_equal(image.pixels[-1][1:, :2], data[0, 1, 1:, :2])
+
+
+def test_a_zero_pixel_size_in_the_file_is_treated_as_unknown(tmp_path, stack):
+    path = tmp_path / "zero.ome.tif"
+    tifffile.imwrite(path, stack, ome=True, metadata={"axes": "CYX", "PhysicalSizeX": 0.0})
+    with pytest.warns(AssumptionWarning, match="pixel size 0.0 µm \\(ome\\) is not a positive"):
+        image = read_image(path)
+    assert image.um_per_px is None and image.pixel_size_source == "unknown"
