@@ -1,0 +1,258 @@
+"""Calls: overload choice, argument binding, defaults, constants and neighbour specs."""
+
+from __future__ import annotations
+
+from cytoql import nodes as n
+from cytoql import plan as p
+from cytoql.catalog.spec import (CATALOG, KINDS, REQUIRED, Builtin, BuildError, Param,
+                                 builtins, lookup)
+from cytoql.check.base import (Arg, CheckerBase, Context, ERR, RADIUS, cells_help,
+                               constant_value)
+from cytoql.diagnostics.diagnostic import Suggestion
+from cytoql.diagnostics.suggest import closest
+from cytoql.printer import to_text
+from cytoql.resolve import unknown_function
+from cytoql.source import Span
+from cytoql.types import (CELLS, CellSetT, ErrorT, NearestT, PerCellT, ScalarT, StringT,
+                          WithinT, describe)
+from cytoql.units import LENGTH
+
+
+__all__ = ["Calls"]
+
+
+class Calls(CheckerBase):
+    """Checks calls of built-ins against the catalog (mixed into the checker)."""
+
+    def call(self, node: n.Call, ctx):
+        name = node.func.id
+        overloads = lookup(name) or next(
+            (lookup(b.name) for b in builtins() if name in b.aliases), [])
+        if not overloads:
+            for arg in (*node.args, *(k.value for k in node.keywords)):
+                self.loose(arg, ctx)
+            self.diags.append(unknown_function(name, node.func.span, sorted(CATALOG)))
+            return None, ERR
+        entry, first = self.pick(node, overloads, ctx)
+        if entry is None:
+            return None, ERR
+        args = self.bind(node, entry, ctx, first)
+        if args is None:
+            return None, ERR
+        try:
+            built = entry.build(args, Context(self.schema, ctx))
+        except BuildError as exc:
+            if hasattr(exc, "diagnostic"):
+                self.diags.append(exc.diagnostic)
+                return None, ERR
+            arg = args.get(exc.param)
+            span = arg.node.span if arg is not None and arg.node is not None else node.span
+            return self.error(exc.code, exc.message, span, exc.label, help=exc.help)
+        self.conventions.extend(entry.conventions)
+        return built
+
+    def loose(self, node, ctx):
+        """Check an argument of an unknown call for its own errors."""
+        if isinstance(node, n.Within):
+            self.loose(node.target, ctx)
+            self.loose(node.radius, ctx)
+            if node.around is not None:
+                self.loose(node.around, ctx)
+        elif isinstance(node, n.Nearest):
+            if node.source is not None:
+                self.loose(node.source, ctx)
+            self.loose(node.target, ctx)
+        elif isinstance(node, n.Range):
+            for part in (node.start, node.stop, node.step):
+                if part is not None:
+                    self.loose(part, ctx)
+        else:
+            self.expr(node, ctx)
+
+    def pick(self, node: n.Call, overloads: list[Builtin], ctx):
+        """The signature whose first parameter fits the first argument."""
+        if len(overloads) == 1:
+            return overloads[0], None
+        if not node.args:
+            return self.error("E0302", f"`{node.func.id}` needs an argument", node.span,
+                              "no arguments",
+                              notes=[f"`{b.signature()}`" for b in overloads])
+        first = node.args[0]
+        if isinstance(first, n.Within):
+            kind, checked = "within", None
+        elif isinstance(first, n.Nearest):
+            kind, checked = "nearest", None
+        else:
+            checked = self.expr(first, ctx)
+            t = checked[1]
+            if isinstance(t, ErrorT):
+                return None, None
+            kind = ("cells" if isinstance(t, CellSetT) else
+                    "bool" if isinstance(t, PerCellT) and t.kind == "bool" else
+                    "number" if isinstance(t, PerCellT) and t.kind == "number" else None)
+        for entry in overloads:
+            if entry.params[0].kind == kind:
+                return entry, checked
+        found = describe(checked[1]) if checked else KINDS[kind]
+        return self.error("E0301", f"`{node.func.id}` does not take {found}", first.span,
+                          "no signature takes this",
+                          notes=[f"`{b.signature()}`: first argument {KINDS[b.params[0].kind]}"
+                                 for b in overloads])
+
+    def bind(self, node: n.Call, entry: Builtin, ctx, first) -> dict | None:
+        params = entry.params
+        given: dict[str, tuple[n.Node, object]] = {}
+        ok = True
+        if len(node.args) > len(params):
+            extra = node.args[len(params)]
+            self.error("E0302", f"`{entry.name}` takes {len(params)} argument"
+                       f"{'s' if len(params) != 1 else ''}, got {len(node.args)}",
+                       extra.span | node.args[-1].span, "unexpected argument",
+                       notes=(f"`{entry.signature()}`",))
+            ok = False
+        for i, arg in enumerate(node.args[:len(params)]):
+            given[params[i].name] = (arg, first if i == 0 else None)
+        over = next((kw for kw in node.keywords if kw.name.id == "over"), None)
+        if over is not None and "over" in (q.name for q in params):
+            # `over = A` sets the cells in context for the other arguments.
+            oo, ot = self.cells(over.value, ctx)
+            if isinstance(ot, ErrorT):
+                return None
+            if first is not None and isinstance(first[1], PerCellT) and first[1].context != oo:
+                given[params[0].name] = (node.args[0], None)
+            ctx = oo
+        names = [q.name for q in params]
+        for kw in node.keywords:
+            key = kw.name.id
+            if key not in names:
+                hints = closest(key, names)
+                self.error("E0302", f"`{entry.name}` has no parameter `{key}`", kw.name.span,
+                           "unknown parameter", help=(f"did you mean `{hints[0]}`?" if hints
+                                                      else None),
+                           notes=(f"`{entry.signature()}`",),
+                           suggestions=[Suggestion(kw.name.span, h, len(hints) == 1)
+                                        for h in hints[:1]])
+                ok = False
+            elif key in given:
+                self.error("E0302", f"`{key}` is given twice", kw.span, "given again here",
+                           notes=(f"`{entry.signature()}`",))
+                ok = False
+            else:
+                given[key] = (kw.value, None)
+        args = {}
+        for param in sorted(params, key=lambda q: q.name != "over"):
+            if param.name not in given:
+                if param.default is REQUIRED:
+                    self.error("E0302", f"`{entry.name}` needs `{param.name}` "
+                               f"({KINDS[param.kind]})", node.span, f"`{param.name}` missing",
+                               notes=(f"`{entry.signature()}`",))
+                    ok = False
+                elif param.default == "context":
+                    args[param.name] = Arg(ctx, CELLS, None)
+                elif param.default == "cells":
+                    args[param.name] = Arg(p.AllCells(), CELLS, None)
+                else:
+                    args[param.name] = Arg(None, ScalarT(bare=True), None, param.default)
+                    self.defaults.append(f"{entry.name}: {param.name} = {param.default!r}")
+                continue
+            arg_node, checked = given[param.name]
+            arg = self.argument(entry, param, arg_node, ctx, checked)
+            if arg is None:
+                ok = False
+            else:
+                args[param.name] = arg
+        return args if ok else None
+
+    def argument(self, entry, param: Param, node, ctx, checked) -> Arg | None:
+        kind = param.kind
+        if kind == "within":
+            if not isinstance(node, n.Within):
+                self.loose(node, ctx)
+                self.error("E0301", f"`{entry.name}` needs {KINDS[kind]}", node.span,
+                           "not a neighbourhood", help="write e.g. `B within 30 um`")
+                return None
+            return self.within(node, ctx)
+        if kind == "nearest":
+            if not isinstance(node, n.Nearest):
+                self.loose(node, ctx)
+                self.error("E0301", f"`{entry.name}` needs {KINDS[kind]}", node.span,
+                           "not a pairing", help="write e.g. `A -> nearest B`")
+                return None
+            return self.nearest(node, ctx)
+        op, t = checked if checked is not None else self.expr(node, ctx)
+        if isinstance(t, ErrorT):
+            return None
+        if kind == "cells":
+            if not isinstance(t, CellSetT):
+                self.mismatch(node, "a cell set", t, help=cells_help(t))
+                return None
+            return Arg(op, t, node)
+        if kind in ("number", "bool"):
+            want = "per-cell numbers" if kind == "number" else "per-cell true/false values"
+            if not isinstance(t, PerCellT) or t.kind != kind:
+                hint = None
+                if isinstance(t, CellSetT):
+                    hint = ("a cell set has no values: summarise per-cell values, e.g. "
+                            "`mean(distance(A -> nearest B))`, or count cells with `count(A)`")
+                self.mismatch(node, want, t, help=hint)
+                return None
+            return Arg(op, t, node)
+        if kind == "string":
+            if not isinstance(t, StringT):
+                self.mismatch(node, "a string", t)
+                return None
+            return Arg(None, t, node, t.value)
+        return self.constant(param, node, op, t)
+
+    def constant(self, param: Param, node, op, t) -> Arg | None:
+        """A length, integer or probability known at compile time, range-checked."""
+        if isinstance(t, ErrorT):
+            return None
+        value = constant_value(op) if isinstance(t, ScalarT) else None
+        if param.kind == "length":
+            if isinstance(t, ScalarT) and t.bare and value is not None:
+                fix = Suggestion(Span(node.span.end, node.span.end), " um", True)
+                self.error("E0303", f"`{param.name}` needs a length, got a bare number",
+                           node.span, "no unit", help=f"write `{to_text(node)} um` (or `mm`)",
+                           suggestions=(fix,))
+                return None
+            if not isinstance(t, ScalarT) or t.dim != LENGTH or value is None:
+                self.error("E0304" if isinstance(t, ScalarT) and t.dim != LENGTH else "E0301",
+                           f"`{param.name}` needs a constant length, got {describe(t)}",
+                           node.span, "not a length", help="write e.g. `30 um`")
+                return None
+        else:
+            whole = param.kind == "integer"
+            if not isinstance(t, ScalarT) or not t.bare or value is None or (
+                    whole and not float(value).is_integer()):
+                self.error("E0301", f"`{param.name}` needs {KINDS[param.kind]}, got "
+                           f"{describe(t)}", node.span, "not a plain number")
+                return None
+            value = int(value) if whole else float(value)
+        low, high = param.minimum, param.maximum
+        if (low is not None and (value <= low if param.strict else value < low)) or (
+                high is not None and value > high):
+            bound = (f"> {low:g}" if param.strict else f">= {low:g}") if low is not None else ""
+            if high is not None:
+                bound = f"in [{low:g}, {high:g}]"
+            shown = to_text(node)
+            self.error("E0305", f"`{param.name}` must be {bound}, got {shown}", node.span,
+                       "out of range", help=param.doc)
+            return None
+        return Arg(None, t, node, value)
+
+    def within(self, node: n.Within, ctx) -> Arg | None:
+        to, tt = self.cells(node.target, ctx)
+        radius = self.constant(RADIUS, node.radius, *self.expr(node.radius, ctx))
+        around, at = (ctx, CELLS) if node.around is None else self.cells(node.around, ctx)
+        if isinstance(tt, ErrorT) or isinstance(at, ErrorT) or radius is None:
+            return None
+        spec = p.Neighbourhood(to, radius.value, around)
+        return Arg(spec, WithinT(), node)
+
+    def nearest(self, node: n.Nearest, ctx) -> Arg | None:
+        so, st = (ctx, CELLS) if node.source is None else self.cells(node.source, ctx)
+        to, tt = self.cells(node.target, ctx)
+        if isinstance(st, ErrorT) or isinstance(tt, ErrorT):
+            return None
+        return Arg(p.Pairing(so, to), NearestT(), node)
