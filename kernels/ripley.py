@@ -46,6 +46,12 @@ MAX_EDGE_WEIGHT = 100.0
 # stays bounded whatever the numbers of points and radii.
 _ROW_CELLS = 1 << 20
 
+# Grid cells per reach: smaller cells fit the disc of candidates more tightly
+# (area ~ pi (1.25 r)^2 at 4 against pi (1.5 r)^2 at 2) for more cells to visit. On
+# 100k clustered (Thomas) cells with ~3000 neighbours within r, 4 beat 2 by ~25%;
+# on sparse CSR points (~160 neighbours) it cost ~15% (single thread, noisy host).
+_CELLS_PER_REACH = 4.0
+
 _NONE, _BORDER, _TRANSLATION, _ISOTROPIC = 0, 1, 2, 3
 
 
@@ -76,11 +82,17 @@ def _grid_sort(xy, xmin, ymin, cell, nx, ny):
 
 
 @jit
-def _isotropic_weight(d, dl, dr, dd, du, corner):
-    """Ripley's weight 1 / (fraction of the circle of radius ``d`` inside the
-    rectangle) for a centre at distances ``dl, dr, dd, du`` from its four edges."""
-    if d <= 0.0 or (d <= min(min(dl, dr), min(dd, du)) and not corner):
+def _isotropic_weight(d, x, y, xmin, ymin, xmax, ymax):
+    """Ripley's weight 1 / (fraction of the circle of radius ``d`` centred at
+    ``(x, y)`` inside the rectangle)."""
+    dl = x - xmin
+    dr = xmax - x
+    dd = y - ymin
+    du = ymax - y
+    if d <= 0.0 or d <= min(min(dl, dr), min(dd, du)):
         return 1.0
+    eps = 2.220446049250313e-16
+    corner = ((abs(dl) < eps) + (abs(dr) < eps) + (abs(dd) < eps) + (abs(du) < eps)) >= 2
     # half-angle of the arc beyond each edge line, capped at the angle to each corner
     ext = 0.0
     if dl < d:
@@ -124,8 +136,8 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
     ``h > 0``: bin k holds sum_j e_ij * epanechnikov_h(r[k] - d_ij) (kernel smoothing).
     Cells up to ``span`` cells away are visited, skipping those wholly beyond ``reach``.
     ``first >= 0`` (queries are the indexed points themselves, query i at position
-    ``first + i``, symmetric weights): each unordered pair is visited once, from its
-    lower position, with weight ``2 e_ij``.
+    ``first + i``): each unordered pair is visited once, from its lower position,
+    with weight ``e_ij + e_ji``.
     """
     m = qxy.shape[0]
     nr = r.shape[0]
@@ -134,7 +146,6 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
     width = xmax - xmin
     height = ymax - ymin
     area = width * height
-    eps = 2.220446049250313e-16
     reach2 = reach * reach * (1.0 + 1e-12)
     half = first >= 0
     factor = 2.0 if half else 1.0
@@ -145,12 +156,7 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
         x = qxy[i, 0]
         y = qxy[i, 1]
         dl = x - xmin
-        dr = xmax - x
         dd = y - ymin
-        du = ymax - y
-        on_edges = ((abs(dl) < eps) + (abs(dr) < eps) + (abs(dd) < eps)
-                    + (abs(du) < eps))
-        corner = on_edges >= 2
         cx = min(int(dl / cell), nx - 1)
         cy = min(int(dd / cell), ny - 1)
         for gy in range(max(cy - span, 0), min(cy + span + 1, ny)):
@@ -176,7 +182,10 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
                         w = factor * min(area / ((width - abs(dx)) * (height - abs(dy))),
                                          MAX_EDGE_WEIGHT)
                     elif correction == _ISOTROPIC:
-                        w = _isotropic_weight(d, dl, dr, dd, du, corner)
+                        w = _isotropic_weight(d, x, y, xmin, ymin, xmax, ymax)
+                        if half:
+                            w += _isotropic_weight(d, bxy[p, 0], bxy[p, 1],
+                                                   xmin, ymin, xmax, ymax)
                     else:
                         w = factor
                     if h == 0.0:
@@ -215,12 +224,12 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
     if ids_a.size == 0 or ids_b.size == 0:
         return out
     reach = float(r[-1]) + h
-    # Cells of half the reach, visiting only those whose gap to the point is within
-    # the reach: candidates cover about (2.5 reach)^2 instead of (3 reach)^2 for 3 x 3
-    # cells of the full reach. No more cells than points, so that a tiny r on a huge
-    # window cannot allocate an enormous grid.
+    # Only cells whose gap to the point is within the reach are visited. No more
+    # cells than points, so that a tiny r on a huge window cannot allocate an
+    # enormous grid.
     extent = max(xmax - xmin, ymax - ymin)
-    cell = max(0.5 * reach, extent / max(1.0, math.sqrt(ids_b.size)), extent * 1e-9)
+    cell = max(reach / _CELLS_PER_REACH, extent / max(1.0, math.sqrt(ids_b.size)),
+               extent * 1e-9)
     nx = max(1, min(int((xmax - xmin) / cell), 1 << 15))
     ny = max(1, min(int((ymax - ymin) / cell), 1 << 15))
     cell = max(cell, (xmax - xmin) / nx, (ymax - ymin) / ny)
@@ -229,9 +238,9 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
     order, cell_start = _grid_sort(bxy, xmin, ymin, cell, nx, ny)
     bxy = np.ascontiguousarray(bxy[order])
     bid = np.ascontiguousarray(ids_b[order])
-    # Translation and no correction weigh (i, j) like (j, i) and the rows are only
-    # summed, so when a == b each unordered pair is visited once (half the work).
-    half = (code in (_NONE, _TRANSLATION) and ids_a.size == ids_b.size
+    # Except for the border rule the rows are only summed, so when a == b each
+    # unordered pair can be visited once, adding e_ij + e_ji (half the work).
+    half = (code != _BORDER and ids_a.size == ids_b.size
             and np.array_equal(ids_a, ids_b))
     if half:
         qxy, qid = bxy, bid
