@@ -7,7 +7,6 @@ so one mistake is reported once. Per-cell values carry the cell set they are for
 across different sets.
 """
 
-
 from __future__ import annotations
 
 from cytoql import nodes as n
@@ -23,7 +22,6 @@ from cytoql.source import Source
 from cytoql.types import (CELLS, CellSetT, ErrorT, NearestT, PerCellT, RangeT, ScalarT,
                           StringT, Type, WithinT, describe)
 from cytoql.units import DIMENSIONLESS, UNITS, Dim
-
 
 __all__ = ["Arg", "Context", "check", "raise_for"]
 

@@ -15,7 +15,6 @@ from cytoql.source import Source
 from cytoql.types import (ErrorT, NearestT, PerCellT, ScalarT, StringT, Type, WithinT,
                           describe)
 
-
 __all__ = ["ERR", "RADIUS", "SPEC_HELP", "Arg", "CheckerBase", "Context", "cells_help",
            "constant_value", "is_numeric", "raise_for"]
 

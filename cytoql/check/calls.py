@@ -17,7 +17,6 @@ from cytoql.types import (CELLS, CellSetT, ErrorT, NearestT, PerCellT, ScalarT, 
                           WithinT, describe)
 from cytoql.units import LENGTH
 
-
 __all__ = ["Calls"]
 
 

@@ -12,7 +12,6 @@ from cytoql.source import Span
 from cytoql.types import ErrorT, PerCellT, ScalarT, StringT, describe
 from cytoql.units import COUNT, DIMENSIONLESS, UNITS, Dim, report_unit
 
-
 __all__ = ["Operators"]
 
 
