@@ -7,9 +7,12 @@ running it, ``explain`` shows the plan.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import warnings as _warnings
 import weakref
 from collections.abc import Sequence
+
+import numpy as np
 
 from cytoql.check import check
 from cytoql.data import Sample
@@ -23,7 +26,7 @@ from cytoql.resolve import Schema
 from cytoql.results import Result, build_result
 from cytoql.source import Source, Span
 
-__all__ = ["compile", "query", "schema_of"]
+__all__ = ["compile", "fingerprint", "query", "schema_of"]
 
 
 def _guard(fn, *args, **kwargs):
@@ -45,6 +48,21 @@ def _schema(sample: Sample) -> Schema:
     if sample not in _SCHEMAS:
         _SCHEMAS[sample] = Schema.from_sample(sample)
     return _SCHEMAS[sample]
+
+
+def fingerprint(sample: Sample) -> str:
+    """A short hash of what a query reads: cell names, positions (µm), cell-type labels
+    and FOV membership. Equal data gives an equal fingerprint on any machine."""
+    digest = hashlib.sha256()
+    digest.update("\0".join(sample.obs_names).encode())
+    digest.update(np.ascontiguousarray(sample.xy, dtype="<f8").tobytes())
+    if sample.type_key is not None:
+        digest.update("\0".join(sample.cell_types).encode())
+        digest.update(np.ascontiguousarray(sample.type_codes, dtype="<i8").tobytes())
+    for fov in sample.fovs:
+        digest.update(fov.name.encode() + b"\0")
+        digest.update(np.ascontiguousarray(fov.index, dtype="<i8").tobytes())
+    return digest.hexdigest()[:16]
 
 
 def schema_of(adata_or_sample, **options) -> Schema:
@@ -130,8 +148,9 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
 
     Returns
     -------
-    ScalarResult, PerCellResult or CellSetResult
-        Knows its unit, query, defaults, conventions, assumptions and warnings.
+    ScalarResult, PerCellResult, CellSetResult or TableResult
+        Knows its unit, query, defaults, conventions, assumptions, warnings and the
+        fingerprint of the data.
 
     Raises
     ------
@@ -174,7 +193,8 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
                    for fov in sample.fovs]
         found = [w for o in outputs for w in o.warnings]
         return build_result(plan, outputs, sample, assumptions=sample.assumptions,
-                            warnings=found, source=source, pool=pool)
+                            warnings=found, source=source, pool=pool,
+                            fingerprint=fingerprint(sample))
 
     result = _guard(run)
     for warning in result.warnings:

@@ -31,13 +31,16 @@ class Result:
         Unit of the values (``µm``, ``cells/mm²``, ``cells``, ``""`` when dimensionless).
     defaults, conventions, assumptions : tuple of str
     warnings : tuple of Diagnostic
+    fingerprint : str
+        Hash of the data the query read (:func:`cytoql.api.fingerprint`).
     plan : Plan
     """
 
     kind = "result"
 
-    def __init__(self, *, plan, unit, assumptions, warnings, source):
+    def __init__(self, *, plan, unit, assumptions, warnings, source, fingerprint):
         self.plan = plan
+        self.fingerprint = fingerprint
         self.query = plan.text
         self.unit = unit
         self.defaults = plan.defaults
@@ -48,7 +51,8 @@ class Result:
 
     def explain(self) -> str:
         """Plan, defaults, conventions, assumptions and warnings as text."""
-        lines = [self.plan.explain(), "assumptions:" + ("" if self.assumptions else " none")]
+        lines = [self.plan.explain(), f"data fingerprint: {self.fingerprint}",
+                 "assumptions:" + ("" if self.assumptions else " none")]
         lines += [f"  - {a}" for a in self.assumptions]
         if self.warnings:
             lines.append("warnings:")
@@ -57,6 +61,7 @@ class Result:
 
     def _meta(self) -> dict:
         return {"kind": self.kind, "query": self.query, "unit": self.unit,
+                "fingerprint": self.fingerprint,
                 "defaults": list(self.defaults), "conventions": list(self.conventions),
                 "assumptions": list(self.assumptions),
                 "warnings": [render_json(w, self._source) for w in self.warnings]}
@@ -277,10 +282,11 @@ def _pooling_rule(summaries: list[Summary]) -> str:
     return "; ".join(dict.fromkeys(rules)) or "a constant"
 
 
-def build_result(plan, outputs, sample, *, assumptions, warnings, source, pool):
+def build_result(plan, outputs, sample, *, assumptions, warnings, source, pool, fingerprint):
     """Combine per-FOV outputs into a :class:`Result`."""
     rtype = plan.type
-    common = dict(plan=plan, assumptions=assumptions, warnings=warnings, source=source)
+    common = dict(plan=plan, assumptions=assumptions, warnings=warnings, source=source,
+                  fingerprint=fingerprint)
     if isinstance(rtype, CellSetT):
         rows = np.sort(np.concatenate([o.rows for o in outputs])) if outputs else np.empty(0, int)
         per_fov = pd.Series({o.fov: len(o.rows) for o in outputs}, name="cells")

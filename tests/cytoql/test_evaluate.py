@@ -187,3 +187,14 @@ def test_label_comparisons_never_match_a_missing_label():
     same = run(adata, "nearest_type(cells -> nearest cells) == type").values
     assert same.tolist() == [True, True, False, False]
     assert run(adata, 'count(cells where type != "a")').value == 2
+
+
+def test_fingerprint_follows_the_data_not_the_object(line):
+    text = "count(cells)"
+    first, again = run(line, text), run(line.copy(), text)
+    assert first.fingerprint == again.fingerprint and len(first.fingerprint) == 16
+    moved = line.copy()
+    moved.obsm["spatial"] = moved.obsm["spatial"] + 1.0
+    assert run(moved, text).fingerprint != first.fingerprint
+    assert first.to_dict()["fingerprint"] == first.fingerprint
+    assert f"data fingerprint: {first.fingerprint}" in first.explain()
