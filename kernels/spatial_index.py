@@ -51,6 +51,8 @@ _BLOCK = 256
 # A complete tree over int64-indexed points is never deeper than 63; a depth-first
 # stack holds at most one pending sibling per level.
 _STACK = 128
+# The build splits this many levels serially, then hands 2**_BUILD_TOP subtrees to threads.
+_BUILD_TOP = 4
 
 
 class KDTree(NamedTuple):
@@ -170,6 +172,36 @@ def _fill_bbox(xy, bbox, node, start, end):
     bbox[node, 3] = ymax
 
 
+@jit
+def _split(xy, perm, node_range, bbox, node, is_leaf):
+    """Fill the node's box and, unless a leaf, median-split it into its two children."""
+    start = node_range[node, 0]
+    end = node_range[node, 1]
+    _fill_bbox(xy, bbox, node, start, end)
+    if is_leaf:
+        return
+    split = (start + end) >> 1
+    if end - start > 1:
+        wide_y = bbox[node, 3] - bbox[node, 1] > bbox[node, 2] - bbox[node, 0]
+        _select(xy, perm, 1 if wide_y else 0, start, end, split)
+    node_range[2 * node + 1, 0] = start
+    node_range[2 * node + 1, 1] = split
+    node_range[2 * node + 2, 0] = split
+    node_range[2 * node + 2, 1] = end
+
+
+@jit
+def _split_levels(xy, perm, node_range, bbox, root, levels, depth):
+    """Split the subtree under ``root`` for ``levels`` levels below it, level by level."""
+    root_level = 0
+    while (2 << root_level) - 1 <= root:
+        root_level += 1
+    for s in range(levels):
+        first = ((root + 1) << s) - 1  # the root's leftmost descendant s levels down
+        for t in range(1 << s):
+            _split(xy, perm, node_range, bbox, first + t, root_level + s == depth)
+
+
 @jit_parallel
 def _build(xy, perm, depth):
     n_nodes = (1 << (depth + 1)) - 1
@@ -177,22 +209,14 @@ def _build(xy, perm, depth):
     bbox = np.empty((n_nodes, 4), dtype=np.float64)
     node_range[0, 0] = 0
     node_range[0, 1] = xy.shape[0]
-    for level in range(depth + 1):
-        first = (1 << level) - 1
-        for t in prange(1 << level):
-            node = first + t
-            start = node_range[node, 0]
-            end = node_range[node, 1]
-            _fill_bbox(xy, bbox, node, start, end)
-            if level < depth:
-                split = (start + end) >> 1
-                if end - start > 1:
-                    wide_y = bbox[node, 3] - bbox[node, 1] > bbox[node, 2] - bbox[node, 0]
-                    _select(xy, perm, 1 if wide_y else 0, start, end, split)
-                node_range[2 * node + 1, 0] = start
-                node_range[2 * node + 1, 1] = split
-                node_range[2 * node + 2, 0] = split
-                node_range[2 * node + 2, 1] = end
+    # The top levels are split serially (the root alone is half the work of any level
+    # and cannot be shared), then each subtree below is built whole by one thread: one
+    # parallel region instead of one per level, which oversubscribed cores punish.
+    top = min(depth, _BUILD_TOP)
+    _split_levels(xy, perm, node_range, bbox, 0, top, depth)
+    first = (1 << top) - 1
+    for t in prange(1 << top):
+        _split_levels(xy, perm, node_range, bbox, first + t, depth - top + 1, depth)
     return node_range, bbox
 
 
