@@ -284,8 +284,10 @@ def test_same_bits_on_any_thread_count():
     try:
         numba.set_num_threads(1)
         one = [ripley.ripley_k(xy, r, (0, 0, 1, 1), c)[0] for c in ripley.CORRECTIONS]
+        one.append(ripley.pcf(xy, r, (0, 0, 1, 1))[0])
         numba.set_num_threads(before)
         many = [ripley.ripley_k(xy, r, (0, 0, 1, 1), c)[0] for c in ripley.CORRECTIONS]
+        many.append(ripley.pcf(xy, r, (0, 0, 1, 1))[0])
     finally:
         numba.set_num_threads(before)
     for a, b in zip(one, many):
