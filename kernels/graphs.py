@@ -71,27 +71,42 @@ def _as_edges(edges, n: int, name: str = "edges") -> np.ndarray:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{name} must be integer node indices, got dtype {arr.dtype}")
     arr = np.ascontiguousarray(arr, dtype=np.int64)
-    if arr.min() < 0 or arr.max() >= n:
+    lo, hi, reversed_row, unsorted_row = _edge_form(arr)
+    if lo < 0 or hi >= n:
+        raise ValueError(f"{name} must lie in [0, {n}), got range [{lo}, {hi}]")
+    if reversed_row >= 0:
         raise ValueError(
-            f"{name} must lie in [0, {n}), got range [{arr.min()}, {arr.max()}]"
+            f"{name} must have i < j in every row (no self-loops), row {reversed_row} is "
+            f"{arr[reversed_row].tolist()}; use canonical_edges() to convert"
         )
-    if not (arr[:, 0] < arr[:, 1]).all():
-        row = int(np.flatnonzero(arr[:, 0] >= arr[:, 1])[0])
+    if unsorted_row >= 0:
         raise ValueError(
-            f"{name} must have i < j in every row (no self-loops), row {row} is "
-            f"{arr[row].tolist()}; use canonical_edges() to convert"
+            f"{name} must be sorted lexicographically without repeats, row "
+            f"{unsorted_row} is {arr[unsorted_row].tolist()} after "
+            f"{arr[unsorted_row - 1].tolist()}; use canonical_edges() to convert"
         )
-    if len(arr) > 1:
-        a, b = arr[:-1], arr[1:]
-        increasing = (a[:, 0] < b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] < b[:, 1]))
-        if not increasing.all():
-            row = int(np.flatnonzero(~increasing)[0]) + 1
-            raise ValueError(
-                f"{name} must be sorted lexicographically without repeats, row {row} "
-                f"is {arr[row].tolist()} after {arr[row - 1].tolist()}; use "
-                "canonical_edges() to convert"
-            )
     return arr
+
+
+@jit
+def _edge_form(edges):
+    """One pass over an edge list: value range, first row without i < j, first row
+    not after its predecessor (-1 when none); numpy needs several temporaries."""
+    lo = edges[0, 0]
+    hi = edges[0, 0]
+    reversed_row = -1
+    unsorted_row = -1
+    for e in range(edges.shape[0]):
+        i, j = edges[e, 0], edges[e, 1]
+        lo = min(lo, i, j)
+        hi = max(hi, i, j)
+        if reversed_row < 0 and i >= j:
+            reversed_row = e
+        if unsorted_row < 0 and e > 0:
+            pi, pj = edges[e - 1, 0], edges[e - 1, 1]
+            if not (pi < i or (pi == i and pj < j)):
+                unsorted_row = e
+    return lo, hi, reversed_row, unsorted_row
 
 
 def _as_count(n, name: str = "n") -> int:

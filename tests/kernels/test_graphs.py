@@ -197,6 +197,8 @@ def test_canonical_edges_orients_sorts_and_merges():
         (lambda: graphs.delaunay_edges(np.zeros((3, 3))), ValueError, r"shape \(n, 2\)"),
         (lambda: graphs.degrees([[1, 0]], 2), ValueError, "i < j"),
         (lambda: graphs.degrees([[0, 2], [0, 1]], 3), ValueError, "sorted"),
+        (lambda: graphs.degrees([[0, 1], [0, 1]], 3), ValueError,
+         r"without repeats, row 1 is \[0, 1\] after \[0, 1\]"),
         (lambda: graphs.degrees([[0, 5]], 3), ValueError, r"\[0, 3\)"),
         (lambda: graphs.degrees([[0.0, 1.0]], 3), TypeError, "integer"),
         (lambda: graphs.degrees([[0, 1]], -1), ValueError, ">= 0"),
