@@ -109,9 +109,12 @@ def run_one(module: str, case: Case, impl: str, n: int, repeat: int, cache: Path
     """Measure in a fresh interpreter; returns the measurement or an ``error``."""
     cmd = [sys.executable, str(HERE / "run.py"), "--child", module, case.name, impl, str(n),
            str(repeat), str(cache)]
+    # A private numba cache: entries that other tools wrote for the same source files
+    # (pytest --doctest-modules imports kernels/*.py as top-level ``kernels.*``) make
+    # cached functions re-import a module name that does not exist here.
+    env = {"NUMBA_CACHE_DIR": str(cache / "numba"), **os.environ, "PYTHONWARNINGS": "ignore"}
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                             env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"error": f"over {timeout:.0f} s"}
     if out.returncode != 0:

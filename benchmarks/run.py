@@ -4,7 +4,7 @@ Usage (from the repository root, with the package installed)::
 
     python benchmarks/run.py                      # every suite, every size
     python benchmarks/run.py --sizes 10000 100000 --only spatial_index
-    python benchmarks/run.py --markdown docs/benchmarks.md
+    python benchmarks/run.py --markdown docs/benchmarks.md   # fills its results section
 
 Ratios are baseline time / CytoQL time (> 1: CytoQL is faster), measured in the same
 run on the same synthetic tissue. Timings are not tests: nothing here asserts a speed.
@@ -25,6 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import HERE, load_module, measure, run_one  # noqa: E402
 
+RESULTS_START = "<!-- results: written by benchmarks/run.py --markdown -->"
+RESULTS_END = "<!-- end of results -->"
 SUITES = sorted(p.stem for p in HERE.glob("bench_*.py") if p.stem != "bench_compile")
 
 
@@ -95,8 +97,22 @@ def main(argv=None) -> int:
                 "Ratio = baseline time / CytoQL time (> 1: CytoQL faster). Best of "
                 f"{args.repeat} calls after one warm-up, each in a fresh process.\n\n"
                 + "\n".join(rows) + "\n")
-        args.markdown.write_text(text)
+        args.markdown.write_text(with_results(args.markdown, text))
     return 0
+
+
+def with_results(path: Path, table: str) -> str:
+    """``path``'s text with the part between the result markers replaced by ``table``.
+
+    A file without both markers (or no file) becomes just the table, so the prose of
+    ``docs/benchmarks.md`` survives a rerun and any other path gets a plain table.
+    """
+    old = path.read_text() if path.exists() else ""
+    head, start, rest = old.partition(RESULTS_START)
+    _, end, tail = rest.partition(RESULTS_END)
+    if not (start and end):
+        return table
+    return f"{head}{RESULTS_START}\n{table}{RESULTS_END}{tail}"
 
 
 if __name__ == "__main__":
