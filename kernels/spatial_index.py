@@ -42,6 +42,7 @@ __all__ = [
     "cumulative_counts",
     "knn",
     "label_pair_counts",
+    "nearest_of_label",
     "query_radius",
 ]
 
@@ -404,8 +405,10 @@ def _sort_neighbours(dist, idx):
 
 
 @jit
-def _knn_one(xy, perm, node_range, bbox, depth, qx, qy, skip_pos, out_d, out_i, stack):
-    """The k nearest points by (distance, original index) into sorted ``out_d``/``out_i``."""
+def _knn_one(xy, perm, node_range, bbox, depth, eligible, any_eligible, qx, qy, skip_pos,
+             out_d, out_i, stack):
+    """The k nearest eligible points by (distance, original index) into sorted
+    ``out_d``/``out_i``; ``any_eligible[node]`` says whether the node holds one."""
     k = out_d.shape[0]
     for t in range(k):
         out_d[t] = np.inf
@@ -417,11 +420,11 @@ def _knn_one(xy, perm, node_range, bbox, depth, qx, qy, skip_pos, out_d, out_i, 
         top -= 1
         node = stack[top]
         # Equal bound is kept: a point at the current worst distance may have a smaller index.
-        if math.sqrt(_min_d2(bbox, node, qx, qy)) > out_d[k - 1]:
+        if not any_eligible[node] or math.sqrt(_min_d2(bbox, node, qx, qy)) > out_d[k - 1]:
             continue
         if node >= first_leaf:
             for p in range(node_range[node, 0], node_range[node, 1]):
-                if p == skip_pos:
+                if p == skip_pos or not eligible[p]:
                     continue
                 dx = qx - xy[p, 0]
                 dy = qy - xy[p, 1]
@@ -443,13 +446,30 @@ def _knn_one(xy, perm, node_range, bbox, depth, qx, qy, skip_pos, out_d, out_i, 
 
 
 @jit_parallel
-def _knn(xy, perm, node_range, bbox, depth, query, order, skip_pos, out_d, out_i):
+def _knn(xy, perm, node_range, bbox, depth, eligible, query, order, skip_pos, out_d, out_i):
     m = query.shape[0]
+    any_eligible = _any_in_node(node_range, depth, eligible)
     for b in prange((m + _BLOCK - 1) // _BLOCK):
         stack = np.empty(_STACK, dtype=np.int64)
         for i in order[b * _BLOCK:min(m, (b + 1) * _BLOCK)]:
-            _knn_one(xy, perm, node_range, bbox, depth, query[i, 0], query[i, 1],
-                     skip_pos[i], out_d[i], out_i[i], stack)
+            _knn_one(xy, perm, node_range, bbox, depth, eligible, any_eligible, query[i, 0],
+                     query[i, 1], skip_pos[i], out_d[i], out_i[i], stack)
+
+
+@jit
+def _any_in_node(node_range, depth, flags):
+    """Per node, whether any of its points (tree order) has its flag set."""
+    n_nodes = node_range.shape[0]
+    first_leaf = (1 << depth) - 1
+    out = np.zeros(n_nodes, dtype=np.bool_)
+    for node in range(first_leaf, n_nodes):
+        for p in range(node_range[node, 0], node_range[node, 1]):
+            if flags[p]:
+                out[node] = True
+                break
+    for node in range(first_leaf - 1, -1, -1):
+        out[node] = out[2 * node + 1] or out[2 * node + 2]
+    return out
 
 
 def knn(tree, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
@@ -507,9 +527,74 @@ def knn(tree, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
     out_d = np.full((len(query), k), np.inf)
     out_i = np.full((len(query), k), -1, dtype=np.int64)
     if len(query) and len(tree.perm):
-        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth, query,
-             _query_order(query), skip_pos, out_d, out_i)
+        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth,
+             np.ones(len(tree.perm), dtype=np.bool_), query, _query_order(query), skip_pos,
+             out_d, out_i)
     return out_d, out_i
+
+
+def nearest_of_label(tree, labels, target: int, query_xy, *, skip=None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Per query point, the nearest tree point whose label is ``target``.
+
+    Parameters
+    ----------
+    tree : KDTree
+        From :func:`build_kdtree`.
+    labels : array_like of shape (n,), int
+        Label code (>= 0) of each tree point, in the original order of ``xy``.
+    target : int
+        The label searched for, >= 0; a label no point has gives no neighbours.
+    query_xy : array_like of shape (m, 2), float
+        Query coordinates, finite; ``m`` may be 0.
+    skip : array_like of shape (m,), int, optional
+        ``skip[i]`` is an original index never returned for query ``i``; ``-1`` skips
+        nothing. Default: skip nothing.
+
+    Returns
+    -------
+    distances : ndarray of shape (m,), float64
+        Distance to the nearest point labelled ``target``; ``inf`` when there is none.
+    indices : ndarray of shape (m,), int64
+        Its original index; ``-1`` when there is none.
+
+    Raises
+    ------
+    TypeError
+        If ``tree`` is not a KDTree, or ``labels``, ``target`` or ``skip`` is not integer.
+    ValueError
+        If ``labels`` has the wrong shape or a negative code, ``target`` < 0, or as for
+        :func:`knn`.
+
+    Notes
+    -----
+    Same search and conventions as :func:`knn` with ``k = 1`` (ties to the smaller
+    original index, ``skip`` by index), over the points labelled ``target`` only; nodes
+    without such a point are never entered, so one tree serves every label.
+
+    Examples
+    --------
+    On a 3 x 3 unit grid labelled by row, the nearest row-2 cell to the origin is
+    index 6, two units up:
+
+    >>> import numpy as np
+    >>> grid = np.array([(c, r) for r in range(3) for c in range(3)], dtype=float)
+    >>> rows = np.repeat(np.arange(3), 3)
+    >>> d, i = nearest_of_label(build_kdtree(grid), rows, 2, grid[:1])
+    >>> d.tolist(), i.tolist()
+    ([2.0], [6])
+    """
+    _check_tree(tree)
+    codes, _ = as_labels(labels, len(tree.perm), "labels")
+    target = _as_int(target, "target", 0)
+    query = as_points(query_xy, "query_xy")
+    skip_pos = _skip_positions(tree, skip, len(query))
+    out_d = np.full((len(query), 1), np.inf)
+    out_i = np.full((len(query), 1), -1, dtype=np.int64)
+    if len(query) and len(tree.perm):
+        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth,
+             codes[tree.perm] == target, query, _query_order(query), skip_pos, out_d, out_i)
+    return out_d[:, 0], out_i[:, 0]
 
 
 # --------------------------------------------------------------------------- radius

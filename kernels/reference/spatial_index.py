@@ -19,6 +19,7 @@ __all__ = [
     "cumulative_counts",
     "knn",
     "label_pair_counts",
+    "nearest_of_label",
     "query_radius",
 ]
 
@@ -63,6 +64,20 @@ def knn(tree, query_xy, k: int, *, skip=None):
         order = np.lexsort((idx, d[idx]))[:k]
         out_d[i, :len(order)] = d[idx[order]]
         out_i[i, :len(order)] = idx[order]
+    return out_d, out_i
+
+
+def nearest_of_label(tree, labels, target: int, query_xy, *, skip=None):
+    """The nearest point with ``labels == target`` by (distance, index); ``inf``/``-1``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    m = len(np.asarray(query_xy).reshape(-1, 2))
+    out_d = np.full(m, np.inf)
+    out_i = np.full(m, -1, dtype=np.int64)
+    for i, d in _distance_rows(tree, query_xy, skip):
+        idx = np.flatnonzero((labels == target) & ~np.isnan(d))
+        if idx.size:
+            best = idx[np.lexsort((idx, d[idx]))[0]]
+            out_d[i], out_i[i] = d[best], best
     return out_d, out_i
 
 

@@ -113,6 +113,19 @@ def test_skip_excludes_the_index_but_keeps_a_coincident_point():
     assert si.label_pair_counts(tree, [0, 0, 0], 1, [1.0]).tolist() == [[[2]]]
 
 
+def test_nearest_of_label_skips_by_index_and_reports_absent_labels():
+    xy = np.array([[0.0, 0.0], [0.0, 0.0], [2.0, 0.0], [9.0, 0.0]])
+    labels = np.array([1, 1, 0, 1])
+    tree = si.build_kdtree(xy, leaf_size=1)
+    d, i = si.nearest_of_label(tree, labels, 1, xy[:3], skip=[0, 1, 2])
+    np.testing.assert_array_equal(i, [1, 0, 0])
+    np.testing.assert_array_equal(d, [0.0, 0.0, 2.0])
+    d, i = si.nearest_of_label(tree, labels, 0, xy[2:3], skip=[2])
+    assert d.tolist() == [np.inf] and i.tolist() == [-1]
+    d, i = si.nearest_of_label(tree, labels, 5, xy)
+    assert np.isinf(d).all() and (i == -1).all()
+
+
 def test_knn_pads_with_inf_and_minus_one_when_k_exceeds_available():
     xy = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0]])
     d, i = si.knn(si.build_kdtree(xy), [[0.0, 0.0]], 5, skip=[1])
@@ -132,6 +145,8 @@ def test_empty_tree_gives_shaped_empty_results():
     assert si.count_within_by_label(tree, np.empty(0, np.int64), 2, q, 1.0).tolist() == [[0, 0]] * 2
     assert si.cumulative_counts(tree, q, [1.0, 2.0]).tolist() == [[0, 0]] * 2
     assert si.label_pair_counts(tree, np.empty(0, np.int64), 2, [1.0]).shape == (2, 2, 1)
+    d, i = si.nearest_of_label(tree, np.empty(0, np.int64), 0, q)
+    assert np.isinf(d).all() and i.tolist() == [-1, -1]
 
 
 def test_empty_queries_give_shaped_empty_results():
@@ -144,6 +159,7 @@ def test_empty_queries_give_shaped_empty_results():
     assert si.count_within(tree, q, 1.0).shape == (0,)
     assert si.count_within_by_label(tree, np.zeros(9, np.int64), 3, q, 1.0).shape == (0, 3)
     assert si.cumulative_counts(tree, q, [1.0, 2.0]).shape == (0, 2)
+    assert si.nearest_of_label(tree, np.zeros(9, np.int64), 0, q)[0].shape == (0,)
 
 
 # --------------------------------------------------------------------------- tree
@@ -215,6 +231,16 @@ def test_knn_matches_reference(scene, k):
     want = ref.knn(ref.build_kdtree(xy), query, k, skip=skip)
     np.testing.assert_array_equal(got[1], want[1])
     np.testing.assert_array_equal(got[0], want[0])  # same formula: bit-identical
+
+
+@given(scenes(), st.integers(0, 3))
+def test_nearest_of_label_matches_reference(scene, target):
+    xy, labels, leaf_size, query, skip = scene
+    got = si.nearest_of_label(si.build_kdtree(xy, leaf_size), labels, target, query,
+                              skip=skip)
+    want = ref.nearest_of_label(ref.build_kdtree(xy), labels, target, query, skip=skip)
+    np.testing.assert_array_equal(got[1], want[1])
+    np.testing.assert_array_equal(got[0], want[0])
 
 
 @given(scenes(), radii())
@@ -297,6 +323,7 @@ def test_results_do_not_depend_on_thread_count():
     def run():
         tree = si.build_kdtree(xy, 4)
         return [tree.perm, *si.knn(tree, xy, 5, skip=ids),
+                *si.nearest_of_label(tree, labels, 2, xy, skip=ids),
                 *si.query_radius(tree, xy, 2.0, skip=ids),
                 si.count_within_by_label(tree, labels, 3, xy, 3.0, skip=ids),
                 si.cumulative_counts(tree, xy, [1.0, 2.5, 4.0], skip=ids),
@@ -319,7 +346,7 @@ def test_results_do_not_depend_on_thread_count():
 
 def test_docstring_examples_run():
     result = doctest.testmod(si, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 7 and result.failed == 0
+    assert result.attempted >= 8 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- bad input
@@ -356,6 +383,10 @@ def tree():
      ValueError, r"labels must have shape \(9,\)"),
     (lambda t: si.count_within_by_label(t, np.zeros(9), 3, [[0.0, 0.0]], 1.0), TypeError,
      "labels must be integer codes"),
+    (lambda t: si.nearest_of_label(t, np.zeros(9, np.int64), -1, [[0.0, 0.0]]), ValueError,
+     "target must be >= 0"),
+    (lambda t: si.nearest_of_label(t, np.zeros(9, np.int64), 1.5, [[0.0, 0.0]]), TypeError,
+     "target must be an integer"),
     (lambda t: si.cumulative_counts(t, [[0.0, 0.0]], [2.0, 1.0]), ValueError,
      "radii must be strictly increasing"),
     (lambda t: si.cumulative_counts(t, [[0.0, 0.0]], []), ValueError, "radii must be a non-empty"),
