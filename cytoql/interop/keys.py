@@ -10,13 +10,20 @@ Reading
 ``obsm[POLYGONS]``      (n, max_vertices, 2) float outlines in the unit of ``obsm[SPATIAL]``,
                         padded with NaN; rings are not closed (the first vertex is not
                         repeated); a cell without an outline is all NaN
+
+Writing (segmentation, ``cytoql.segment``)
+------------------------------------------
+``uns[SEGMENTATION]``   how the labels were made: method, parameters, pixel size and its source
+``uns[CELL_TYPING]``    the rules (or source column) that produced a cell-type column, and counts
 """
 
 __all__ = [
     "CELL_TYPE",
+    "CELL_TYPING",
     "FOV",
     "FOV_WINDOWS",
     "POLYGONS",
+    "SEGMENTATION",
     "SINGLE_FOV",
     "SPATIAL",
     "SPATIAL_UNIT",
@@ -30,6 +37,8 @@ CELL_TYPE = "cell_type"
 FOV = "fov"
 FOV_WINDOWS = "fov_windows"
 POLYGONS = "polygons"
+SEGMENTATION = "segmentation"
+CELL_TYPING = "cell_typing"
 
 #: Name of the one field of view of data without an ``obs[FOV]`` column.
 SINGLE_FOV = "all"

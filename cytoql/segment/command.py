@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cytoql.interop import keys
 from cytoql.segment.pipeline import METHODS
 
 __all__ = ["add_segment_parser", "run_image_demo", "run_segment"]
@@ -148,7 +149,7 @@ def run_segment(args) -> int:
 
 
 def _describe(adata, type_key: str) -> str:
-    record = adata.uns["segmentation"]
+    record = adata.uns[keys.SEGMENTATION]
     unit = adata.uns["spatial_unit"]
     size = (f"{record['um_per_px']:g} µm/px from {record['pixel_size_source']}"
             if "um_per_px" in record else "unknown pixel size: positions in px")

@@ -51,8 +51,6 @@ __all__ = ["Condition", "GatingRules", "Rule", "assign_cell_types", "load_gating
 
 _OPS = {">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
         "==": operator.eq, "!=": operator.ne}
-#: ``uns`` key recording the typing rules that produced a type column.
-TYPING_KEY = "cell_typing"
 
 
 @dataclass(frozen=True)
@@ -311,7 +309,7 @@ def assign_cell_types(adata, rules, *, key: str = keys.CELL_TYPE, layer: str | N
     target = adata.copy() if copy else adata
     target.obs[key] = pd.Categorical.from_codes(lookup[codes], categories=categories)
     counts = target.obs[key].value_counts(sort=False)
-    target.uns[TYPING_KEY] = {"key": key, "method": "gating",
+    target.uns[keys.CELL_TYPING] = {"key": key, "method": "gating",
                               "rules": json.dumps(rules.as_dict()),
                               "counts": {str(k): int(v) for k, v in counts.items()}}
     return target
@@ -356,6 +354,6 @@ def types_from_column(adata, column: str, *, mapping: Mapping[str, str] | None =
     labels = labels.map(lambda v: unassigned if v is None or pd.isna(v) else str(v))
     target = adata.copy() if copy else adata
     target.obs[key] = pd.Categorical(labels.to_numpy())
-    target.uns[TYPING_KEY] = {"key": key, "method": "column", "column": column,
+    target.uns[keys.CELL_TYPING] = {"key": key, "method": "column", "column": column,
                               "mapping": json.dumps(dict(mapping or {}))}
     return target

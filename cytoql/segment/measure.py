@@ -20,10 +20,7 @@ from cytoql.errors import CytoQLWarning
 from cytoql.interop import keys
 from cytoql.segment.io import MultiplexImage
 
-__all__ = ["MORPHOLOGY_COLUMNS", "SEGMENTATION_KEY", "labels_to_anndata"]
-
-#: ``uns`` key of the segmentation record (method, parameters, pixel size source ...).
-SEGMENTATION_KEY = "segmentation"
+__all__ = ["MORPHOLOGY_COLUMNS", "labels_to_anndata"]
 
 #: obs column → unit (``"{unit}"`` is the spatial unit, "um" or "px").
 MORPHOLOGY_COLUMNS = {
@@ -177,6 +174,6 @@ def labels_to_anndata(labels: np.ndarray, image: MultiplexImage, *, fov: str = "
         obsm={keys.SPATIAL: xy * scale},
         uns={keys.SPATIAL_UNIT: unit,
              keys.FOV_WINDOWS: {fov: [0.0, 0.0, width * scale, height * scale]},
-             SEGMENTATION_KEY: segmentation},
+             keys.SEGMENTATION: segmentation},
     )
     return attach_polygons(adata, outlines, copy=False)
