@@ -80,6 +80,9 @@ class KDTree(NamedTuple):
         ``2**depth - 1 .. 2**(depth+1) - 2``.
     leaf_size : int
         The requested maximum number of points per leaf.
+    min_index : ndarray of shape (n_nodes,), int64
+        Smallest original index in each node (int64 max for an empty leaf): lets a kNN
+        search skip nodes that can only hold distance ties with larger indices.
     """
 
     xy: np.ndarray
@@ -89,6 +92,7 @@ class KDTree(NamedTuple):
     bbox: np.ndarray
     depth: int
     leaf_size: int
+    min_index: np.ndarray
 
 
 # --------------------------------------------------------------------------- build
@@ -221,6 +225,25 @@ def _build(xy, perm, depth):
     return node_range, bbox
 
 
+@jit
+def _node_min(node_range, depth, values):
+    """Per node, the minimum of ``values`` (in tree order) over its points.
+
+    An empty leaf gets the int64 maximum.
+    """
+    n_nodes = node_range.shape[0]
+    first_leaf = (1 << depth) - 1
+    out = np.empty(n_nodes, dtype=np.int64)
+    for node in range(first_leaf, n_nodes):
+        low = np.iinfo(np.int64).max
+        for p in range(node_range[node, 0], node_range[node, 1]):
+            low = min(low, values[p])
+        out[node] = low
+    for node in range(first_leaf - 1, -1, -1):
+        out[node] = min(out[2 * node + 1], out[2 * node + 2])
+    return out
+
+
 def _tree_depth(n: int, leaf_size: int) -> int:
     """Smallest depth at which median halving leaves at most ``leaf_size`` points."""
     depth = 0
@@ -254,8 +277,8 @@ def build_kdtree(xy, leaf_size: int = 16) -> KDTree:
     Notes
     -----
     Each node splits at the median (position ``(start + end) // 2``) of the coordinate
-    with the wider bounding-box extent (x on a tie), found by quickselect: O(n log n)
-    time, O(n) memory. All leaves are at the same depth.
+    with the wider bounding-box extent (x on a tie), found by quickselect: expected
+    O(n log n) time, O(n) memory. All leaves are at the same depth.
 
     Examples
     --------
@@ -273,7 +296,8 @@ def build_kdtree(xy, leaf_size: int = 16) -> KDTree:
     node_range, bbox = _build(pts, perm, depth)
     inverse = np.empty_like(perm)
     inverse[perm] = np.arange(len(perm), dtype=np.int64)
-    return KDTree(pts, perm, inverse, node_range, bbox, depth, leaf_size)
+    min_index = _node_min(node_range, depth, perm)
+    return KDTree(pts, perm, inverse, node_range, bbox, depth, leaf_size, min_index)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -405,10 +429,10 @@ def _sort_neighbours(dist, idx):
 
 
 @jit
-def _knn_one(xy, perm, node_range, bbox, depth, eligible, any_eligible, qx, qy, skip_pos,
-             out_d, out_i, stack):
-    """The k nearest eligible points by (distance, original index) into sorted
-    ``out_d``/``out_i``; ``any_eligible[node]`` says whether the node holds one."""
+def _knn_one(xy, perm, node_range, bbox, depth, min_index, blocked, min_blocked, qx, qy,
+             skip_pos, out_d, out_i, stack):
+    """The k nearest points with ``blocked[p] == 0`` by (distance, original index), into
+    sorted ``out_d``/``out_i``; ``min_blocked[node] == 0`` when the node holds one."""
     k = out_d.shape[0]
     for t in range(k):
         out_d[t] = np.inf
@@ -419,12 +443,15 @@ def _knn_one(xy, perm, node_range, bbox, depth, eligible, any_eligible, qx, qy, 
     while top > 0:
         top -= 1
         node = stack[top]
-        # Equal bound is kept: a point at the current worst distance may have a smaller index.
-        if not any_eligible[node] or math.sqrt(_min_d2(bbox, node, qx, qy)) > out_d[k - 1]:
+        if min_blocked[node] != 0:
+            continue
+        # At a distance equal to the worst kept, only a smaller index can still enter.
+        near = math.sqrt(_min_d2(bbox, node, qx, qy))
+        if near > out_d[k - 1] or (near == out_d[k - 1] and min_index[node] > out_i[k - 1]):
             continue
         if node >= first_leaf:
             for p in range(node_range[node, 0], node_range[node, 1]):
-                if p == skip_pos or not eligible[p]:
+                if p == skip_pos or blocked[p] != 0:
                     continue
                 dx = qx - xy[p, 0]
                 dy = qy - xy[p, 1]
@@ -446,30 +473,15 @@ def _knn_one(xy, perm, node_range, bbox, depth, eligible, any_eligible, qx, qy, 
 
 
 @jit_parallel
-def _knn(xy, perm, node_range, bbox, depth, eligible, query, order, skip_pos, out_d, out_i):
+def _knn(xy, perm, node_range, bbox, depth, min_index, blocked, query, order, skip_pos,
+         out_d, out_i):
     m = query.shape[0]
-    any_eligible = _any_in_node(node_range, depth, eligible)
+    min_blocked = _node_min(node_range, depth, blocked)
     for b in prange((m + _BLOCK - 1) // _BLOCK):
         stack = np.empty(_STACK, dtype=np.int64)
         for i in order[b * _BLOCK:min(m, (b + 1) * _BLOCK)]:
-            _knn_one(xy, perm, node_range, bbox, depth, eligible, any_eligible, query[i, 0],
-                     query[i, 1], skip_pos[i], out_d[i], out_i[i], stack)
-
-
-@jit
-def _any_in_node(node_range, depth, flags):
-    """Per node, whether any of its points (tree order) has its flag set."""
-    n_nodes = node_range.shape[0]
-    first_leaf = (1 << depth) - 1
-    out = np.zeros(n_nodes, dtype=np.bool_)
-    for node in range(first_leaf, n_nodes):
-        for p in range(node_range[node, 0], node_range[node, 1]):
-            if flags[p]:
-                out[node] = True
-                break
-    for node in range(first_leaf - 1, -1, -1):
-        out[node] = out[2 * node + 1] or out[2 * node + 2]
-    return out
+            _knn_one(xy, perm, node_range, bbox, depth, min_index, blocked, min_blocked,
+                     query[i, 0], query[i, 1], skip_pos[i], out_d[i], out_i[i], stack)
 
 
 def knn(tree, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
@@ -527,9 +539,9 @@ def knn(tree, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
     out_d = np.full((len(query), k), np.inf)
     out_i = np.full((len(query), k), -1, dtype=np.int64)
     if len(query) and len(tree.perm):
-        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth,
-             np.ones(len(tree.perm), dtype=np.bool_), query, _query_order(query), skip_pos,
-             out_d, out_i)
+        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth, tree.min_index,
+             np.zeros(len(tree.perm), dtype=np.int64), query, _query_order(query),
+             skip_pos, out_d, out_i)
     return out_d, out_i
 
 
@@ -592,8 +604,9 @@ def nearest_of_label(tree, labels, target: int, query_xy, *, skip=None
     out_d = np.full((len(query), 1), np.inf)
     out_i = np.full((len(query), 1), -1, dtype=np.int64)
     if len(query) and len(tree.perm):
-        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth,
-             codes[tree.perm] == target, query, _query_order(query), skip_pos, out_d, out_i)
+        blocked = (codes[tree.perm] != target).astype(np.int64)
+        _knn(tree.xy, tree.perm, tree.node_range, tree.bbox, tree.depth, tree.min_index,
+             blocked, query, _query_order(query), skip_pos, out_d, out_i)
     return out_d[:, 0], out_i[:, 0]
 
 

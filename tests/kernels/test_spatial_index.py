@@ -126,6 +126,19 @@ def test_nearest_of_label_skips_by_index_and_reports_absent_labels():
     assert np.isinf(d).all() and (i == -1).all()
 
 
+def test_knn_among_many_coincident_points_returns_the_smallest_indices():
+    # All distances tie at 0, so only the index order decides (and prunes).
+    xy = np.zeros((5000, 2))
+    tree = si.build_kdtree(xy, leaf_size=4)
+    ids = np.array([0, 2, 4999])
+    d, i = si.knn(tree, xy[ids], 3, skip=ids)
+    np.testing.assert_array_equal(i, [[1, 2, 3], [0, 1, 3], [0, 1, 2]])
+    np.testing.assert_array_equal(d, 0.0)
+    labels = np.arange(5000) % 7
+    _, i = si.nearest_of_label(tree, labels, 6, xy[ids], skip=[6, 2, 4999])
+    np.testing.assert_array_equal(i, [13, 6, 6])
+
+
 def test_knn_pads_with_inf_and_minus_one_when_k_exceeds_available():
     xy = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 0.0]])
     d, i = si.knn(si.build_kdtree(xy), [[0.0, 0.0]], 5, skip=[1])
@@ -178,6 +191,7 @@ def test_build_kdtree_orders_points_into_median_split_nodes(xy, leaf_size):
         pts = tree.xy[start:end]
         if len(pts):
             np.testing.assert_array_equal(tree.bbox[node], [*pts.min(0), *pts.max(0)])
+            assert tree.min_index[node] == tree.perm[start:end].min()
         if node >= first_leaf:
             assert end - start <= leaf_size
             continue
