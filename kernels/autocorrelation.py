@@ -16,7 +16,7 @@ import scipy.sparse
 from scipy import stats
 
 from ._jit import jit_parallel, prange
-from ._validate import as_points
+from ._validate import as_option, as_points
 from .spatial_index import build_kdtree, knn, query_radius
 
 __all__ = [
@@ -123,8 +123,7 @@ def grid_weights(shape, contiguity="rook"):
         Over ``n_rows * n_cols`` cells in row-major order (``counts.ravel()``), all
         weights 1, neighbours in increasing index order.
     """
-    if contiguity not in CONTIGUITIES:
-        raise ValueError(f"contiguity must be one of 'rook', 'queen'; got {contiguity!r}")
+    as_option(contiguity, CONTIGUITIES, "contiguity")
     try:
         n_rows, n_cols = (int(v) for v in shape)
     except (TypeError, ValueError):
@@ -206,8 +205,7 @@ def distance_band_weights(xy, r):
 
 
 def _checked_weights(weights, n, transform):
-    if transform not in TRANSFORMS:
-        raise ValueError(f"transform must be one of 'row', 'binary'; got {transform!r}")
+    as_option(transform, TRANSFORMS, "transform")
     if not isinstance(weights, SpatialWeights):
         raise TypeError("weights must be SpatialWeights (grid_weights, knn_weights, "
                         f"distance_band_weights), got {type(weights).__name__}")

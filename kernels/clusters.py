@@ -22,8 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from ._checks import as_codes, as_int
-from ._validate import as_points
+from ._validate import as_codes, as_int, as_points
 from .spatial_index import build_kdtree, query_radius
 from .tessellation import convex_hull, polygon_area
 

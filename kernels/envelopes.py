@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_window
+from ._validate import as_int, as_option, as_window
 
 __all__ = ["Envelope", "csr_envelope", "simulate_csr"]
 
@@ -60,7 +60,7 @@ def simulate_csr(n, window, rng):
     ndarray of shape (n, 2), float64
     """
     xmin, ymin, xmax, ymax = as_window(window)
-    n = _check_count(n, "n", minimum=0)
+    n = as_int(n, "n", 0)
     _check_rng(rng)
     x = rng.uniform(xmin, xmax, n)
     y = rng.uniform(ymin, ymax, n)
@@ -133,16 +133,15 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
     >>> bool(np.all((env.lo <= env.mean) & (env.mean <= env.hi)))
     True
     """
-    if kind not in ("pointwise", "global"):
-        raise ValueError(f"kind must be one of 'pointwise', 'global'; got {kind!r}")
-    nsim = _check_count(nsim, "nsim", minimum=1)
-    nrank = _check_count(nrank, "nrank", minimum=1)
+    as_option(kind, ("pointwise", "global"), "kind")
+    nsim = as_int(nsim, "nsim", 1)
+    nrank = as_int(nrank, "nrank", 1)
     limit = nsim // 2 if kind == "pointwise" else nsim
     if nrank > limit:
         raise ValueError(f"nrank must be <= {limit} for a {kind} envelope of "
                          f"{nsim} simulations, got {nrank}")
     window = as_window(window)
-    n = _check_count(n, "n", minimum=0)
+    n = as_int(n, "n", 0)
     _check_rng(rng)
 
     sims = None
@@ -195,14 +194,6 @@ def _curve(values, m, name):
         raise ValueError(f"{name} must have shape ({m},) like the simulated curves, "
                          f"got {arr.shape}")
     return arr
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_rng(rng):

@@ -20,7 +20,7 @@ from scipy.spatial import Delaunay, QhullError
 
 from . import spatial_index
 from ._jit import jit, jit_parallel, prange
-from ._validate import as_labels, as_points, as_radii
+from ._validate import as_int, as_labels, as_points, as_radii
 
 __all__ = [
     "adjacency",
@@ -758,10 +758,7 @@ def knn_edges(xy, k: int, *, mutual: bool = False) -> np.ndarray:
     are ordinary neighbours at distance 0.
     """
     xy = as_points(xy)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an integer, got {k!r}")
-    if k < 1:
-        raise ValueError(f"k must be >= 1, got {k}")
+    k = as_int(k, "k", 1)
     n = len(xy)
     if n < 2:
         return _EMPTY_EDGES.copy()

@@ -24,8 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import as_int, as_option
-from ._validate import as_labels, as_points, as_radii, as_window
+from ._validate import as_int, as_labels, as_option, as_points, as_radii, as_window
 from .spatial_index import KDTree, build_kdtree, knn
 
 __all__ = [

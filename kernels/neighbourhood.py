@@ -15,8 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._jit import jit, jit_parallel, prange
-from ._checks import as_codes, as_int
-from ._validate import as_points
+from ._validate import as_codes, as_int, as_points
 from .spatial_index import build_kdtree, label_pair_counts
 
 __all__ = ["NhoodEnrichment", "co_occurrence", "label_edge_counts", "nhood_enrichment"]

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from ._jit import jit, jit_parallel, prange
-from ._validate import as_ids, as_points, as_radii, as_window
+from ._validate import as_ids, as_option, as_points, as_radii, as_window
 
 __all__ = [
     "CORRECTIONS",
@@ -269,11 +269,7 @@ def _weighted_pair_sums(xy, ids_a, ids_b, r, window, code, h):
 
 
 def _correction_code(correction, valid=CORRECTIONS):
-    if correction not in valid:
-        raise ValueError(
-            f"correction must be one of {', '.join(map(repr, valid))}; got {correction!r}"
-        )
-    return CORRECTIONS.index(correction)
+    return CORRECTIONS.index(as_option(correction, valid, "correction"))
 
 
 def _inputs(xy, r, window):

@@ -25,14 +25,13 @@ Conventions shared by every query
 from __future__ import annotations
 
 import math
-import operator
 from typing import NamedTuple
 
 import numba
 import numpy as np
 
 from ._jit import jit, jit_parallel, prange
-from ._validate import as_labels, as_points, as_radii
+from ._validate import as_int, as_labels, as_points, as_radii
 
 __all__ = [
     "KDTree",
@@ -289,7 +288,7 @@ def build_kdtree(xy, leaf_size: int = 16) -> KDTree:
     (2, [1, 2, 0])
     """
     xy = as_points(xy, "xy")
-    leaf_size = _as_int(leaf_size, "leaf_size", 1)
+    leaf_size = as_int(leaf_size, "leaf_size", 1)
     pts = xy.copy()
     perm = np.arange(len(pts), dtype=np.int64)
     depth = _tree_depth(len(pts), leaf_size)
@@ -534,7 +533,7 @@ def knn(tree, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
     """
     _check_tree(tree)
     query = as_points(query_xy, "query_xy")
-    k = _as_int(k, "k", 1)
+    k = as_int(k, "k", 1)
     skip_pos = _skip_positions(tree, skip, len(query))
     out_d = np.full((len(query), k), np.inf)
     out_i = np.full((len(query), k), -1, dtype=np.int64)
@@ -598,7 +597,7 @@ def nearest_of_label(tree, labels, target: int, query_xy, *, skip=None
     """
     _check_tree(tree)
     codes, _ = as_labels(labels, len(tree.perm), "labels")
-    target = _as_int(target, "target", 0)
+    target = as_int(target, "target", 0)
     query = as_points(query_xy, "query_xy")
     skip_pos = _skip_positions(tree, skip, len(query))
     out_d = np.full((len(query), 1), np.inf)
@@ -1125,15 +1124,6 @@ def _check_tree(tree) -> None:
         raise TypeError(f"tree must be a KDTree from build_kdtree, got {type(tree).__name__}")
 
 
-def _as_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = operator.index(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
 def _as_radius(r) -> np.ndarray:
     if np.ndim(r) != 0:
         raise ValueError(f"r must be a single radius, got shape {np.shape(r)}")
@@ -1197,7 +1187,7 @@ def _skip_positions(tree: KDTree, skip, m: int) -> np.ndarray:
 
 def _tree_labels(tree: KDTree, labels, n_labels) -> tuple[np.ndarray, int]:
     """Labels validated against ``n_labels`` and permuted into tree order."""
-    n_labels = _as_int(n_labels, "n_labels", 0)
+    n_labels = as_int(n_labels, "n_labels", 0)
     codes, found = as_labels(labels, len(tree.perm), "labels")
     if found > n_labels:
         raise ValueError(f"labels must be < n_labels = {n_labels}, got {found - 1}")
