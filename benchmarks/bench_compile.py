@@ -12,8 +12,8 @@ evaluator's overhead: masks, memoisation, reducers, building the result).
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -24,7 +24,9 @@ from cytoql.api import compile, schema_of
 from cytoql.data import Sample
 from cytoql.datasets import cosmx_kidney
 
-COOKBOOK = Path(__file__).parents[1] / "docs" / "cookbook.md"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+from cookbook import cookbook  # noqa: E402  (the test suite's reader of docs/cookbook.md)
+
 KERNELS = ("build_kdtree", "knn", "count_within", "count_within_by_label")
 
 
@@ -58,8 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    queries = re.findall(r"<!-- id: (\w+) -->\s*```cytoql\n(.*?)```",
-                         COOKBOOK.read_text(encoding="utf-8"), re.S)
+    queries = list(cookbook().items())
     adata = cosmx_kidney()
     sample = Sample.from_anndata(adata)
     schema = schema_of(sample)

@@ -14,8 +14,8 @@ from cytoql.api import compile, schema_of
 from cytoql.catalog.neighbourhoods import CountWithin
 from cytoql.errors import QueryError, QueryNameError, QueryTypeError
 from cytoql.printer import to_text
-from tests.cytoql.query_strategies import programs
-from tests.cytoql.test_cookbook import cookbook
+from query_strategies import programs
+from cookbook import cookbook
 
 DATA = Path(__file__).parents[2] / "cytoql/datasets/data/cosmx_kidney.h5ad"
 SCHEMA = schema_of(ad.read_h5ad(DATA))

@@ -7,7 +7,6 @@ gathered cells of all FOVs, so the combine rules are checked too.
 
 from __future__ import annotations
 
-import re
 import warnings
 from functools import cached_property
 from pathlib import Path
@@ -20,18 +19,13 @@ from scipy import stats
 from scipy.spatial.distance import cdist
 
 import cytoql
+from cookbook import cookbook
 
 ROOT = Path(__file__).parents[2]
-COOKBOOK = ROOT / "docs" / "cookbook.md"
 DATA = ROOT / "cytoql" / "datasets" / "data" / "cosmx_kidney.h5ad"
-ENTRY = re.compile(r"<!-- id: (\w+) -->\s*```cytoql\n(.*?)```", re.S)
 IMMUNE = ["macrophage", "monocyte", "T CD4 memory", "T CD8 memory", "B-cell", "NK", "mDC",
           "plasmablast"]
 GLOMERULAR = ["Podocyte", "Mesangial.cell", "Glomerular.endothelium"]
-
-
-def cookbook() -> dict[str, str]:
-    return dict(ENTRY.findall(COOKBOOK.read_text(encoding="utf-8")))
 
 
 class Fov:

@@ -15,7 +15,7 @@ from scipy.spatial.distance import cdist
 
 import cytoql
 from cytoql.errors import EvaluationError
-from tests.strategies import labelled_points, radii
+from strategies import labelled_points, radii
 
 TYPES = ["a", "b", "c"]
 

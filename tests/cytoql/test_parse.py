@@ -10,7 +10,7 @@ from cytoql import nodes as n
 from cytoql.errors import QuerySyntaxError
 from cytoql.parse import parse
 from cytoql.printer import format_query, to_text
-from tests.cytoql.query_strategies import programs
+from query_strategies import programs
 
 DOC_EXAMPLE = '''let T = cells where type == "T cell"   # comment
 let E = cells where type == "Epithelial"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import autocorrelation as ac
 from cytoql.kernels.reference import autocorrelation as ref
-from tests.strategies import points
+from strategies import points
 
 
 def _dense(weights):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import clusters as cl
 from cytoql.kernels.reference import clusters as ref
-from tests.strategies import labelled_points, points, radii
+from strategies import labelled_points, points, radii
 
 # Two plus-shaped groups sharing a border point (index 8) at distance 1 from both
 # centres; the right group has the smaller indices, so it is cluster 0.

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cytoql.kernels import graphs
 from cytoql.kernels.reference import graphs as ref
 from cytoql.kernels.reference.tessellation import convex_hull as ref_hull
-from tests.strategies import labelled_points, points, radii
+from strategies import labelled_points, points, radii
 
 SQUARE_AND_CENTRE = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]])
 GRID_3X3 = np.array([[x, y] for y in range(3) for x in range(3)], dtype=np.float64)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cytoql.kernels import nearest_neighbour as nn
 from cytoql.kernels.reference import nearest_neighbour as ref
 from cytoql.kernels.spatial_index import build_kdtree
-from tests.strategies import labelled_points, points, window_for
+from strategies import labelled_points, points, window_for
 
 LINE = np.array([[0.0, 0.0], [1.0, 0.0], [3.0, 0.0], [6.0, 0.0]])  # NND 1, 1, 2, 3
 LINE_WINDOW = (-2.0, -2.0, 8.0, 2.0)  # every point is exactly 2 from the border

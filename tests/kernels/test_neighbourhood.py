@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import neighbourhood as nh
 from cytoql.kernels.reference import neighbourhood as ref
-from tests.strategies import labelled_points
+from strategies import labelled_points
 
 
 def _csr(n, pairs):

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import quadrats
 from cytoql.kernels.reference import quadrats as ref
-from tests.strategies import points, window_for
+from strategies import points, window_for
 
 
 def test_counts_by_hand_with_edges_and_partial_tiles():

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import ripley
 from cytoql.kernels.reference import ripley as ref
-from tests.strategies import labelled_points, points, radii, window_for
+from strategies import labelled_points, points, radii, window_for
 
 RTOL = 1e-9  # kernel and reference sum the same float terms in a different order
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import spatial_index as si
 from cytoql.kernels.reference import spatial_index as ref
-from tests.strategies import labelled_points, points, radii
+from strategies import labelled_points, points, radii
 
 # Lattice point counts N(r) = #{(a, b) integer : a^2 + b^2 <= r^2} (Gauss circle
 # problem, OEIS A000328) for r = 1..5.

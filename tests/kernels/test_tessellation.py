@@ -11,7 +11,7 @@ from shapely.geometry import MultiPoint, Polygon
 
 from cytoql.kernels import tessellation
 from cytoql.kernels.reference import tessellation as ref
-from tests.strategies import points, window_for
+from strategies import points, window_for
 
 SQUARE_AND_CENTRE = np.array([[0, 0], [1, 0], [1, 1], [0, 1], [0.5, 0.5]])
 

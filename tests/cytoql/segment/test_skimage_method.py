@@ -9,7 +9,7 @@ from cytoql.segment import SkimageParams, image_from_array, segment, segment_lab
 from cytoql.segment.pipeline import tile_grid
 from cytoql.segment.skimage_method import otsu_threshold, segment_tile
 from cytoql.segment.synthetic_image import synthetic_multiplex_image
-from tests.cytoql.segment.conftest import match_by_iou
+from segmentation import match_by_iou
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
