@@ -57,8 +57,11 @@ def _enrichment(n_perms):
     def squidpy(d):
         import squidpy as sq
 
+        # threads, not loky: loky memory-maps large inputs read-only, which squidpy's
+        # numba kernel rejects ("No matching definition ... readonly array") from 100k on
         return sq.gr.nhood_enrichment(d["adata"], cluster_key="cell_type", n_perms=n_perms,
-                                      seed=0, copy=True, n_jobs=-1, show_progress_bar=False)
+                                      seed=0, copy=True, n_jobs=-1, backend="threading",
+                                      show_progress_bar=False)
 
     return ours, squidpy
 

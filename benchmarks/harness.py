@@ -25,6 +25,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DENSITY_PER_MM2 = 5000.0  # about the CosMx kidney's cells/mm²; sets the tissue's size
+CELLS_PER_CLUSTER = 100    # Thomas parents per cell: clusters cover most of the tissue
+CLUSTER_SCALE = 50.0       # µm, sigma of the offspring displacement
 
 
 @dataclass
@@ -55,13 +57,20 @@ class Points:
 
 
 def tissue(n: int, process: str, cache: Path) -> Points:
-    """The synthetic tissue of ``n`` cells (cached on disk), at the kidney's density."""
-    path = cache / f"{process}_{n}.npz"
+    """The synthetic tissue of ``n`` cells (cached on disk), at the kidney's density.
+
+    Clusters scale with the tissue (one per ``CELLS_PER_CLUSTER`` cells, sigma
+    ``CLUSTER_SCALE`` µm) so that a 1M-cell tissue is a larger piece of the same kind of
+    tissue, not 25 clusters each packed with 40,000 cells.
+    """
+    path = cache / f"{process}_{n}_v2.npz"
     if not path.exists():
         from cytoql.datasets import synthetic
 
         side = float(np.sqrt(n / DENSITY_PER_MM2) * 1000.0)
-        adata = synthetic(n, process=process, seed=0, fov_size=(side, side))
+        adata = synthetic(n, process=process, seed=0, fov_size=(side, side),
+                          n_clusters=max(1.0, n / CELLS_PER_CLUSTER),
+                          cluster_scale=CLUSTER_SCALE)
         np.savez(path, xy=np.asarray(adata.obsm["spatial"], dtype=np.float64),
                  labels=adata.obs["cell_type"].cat.codes.to_numpy().astype(np.int64),
                  window=np.array([0.0, 0.0, side, side]))
