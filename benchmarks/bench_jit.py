@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 
 from harness import Case
 
@@ -104,7 +105,9 @@ def _first_calls(module):
     code = PRELUDE.format(module=module) + CALLS[module]
 
     def run(_):
-        subprocess.run([sys.executable, "-c", code], check=True)
+        # outside the checkout: `python -c` puts the working directory first on sys.path,
+        # where the source tree would shadow an installed (non-editable) cytoql
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=tempfile.gettempdir())
 
     return run
 

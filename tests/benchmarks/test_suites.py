@@ -241,7 +241,7 @@ def test_every_case_runs_on_a_small_tissue(harness, tissue):
                 case.ours(case.setup(tissue))
 
 
-def test_jit_snippets_call_every_public_kernel(harness):
+def test_jit_snippets_call_every_public_kernel(harness, tmp_path):
     jit = harness.load_module("bench_jit")
     for module, calls in jit.CALLS.items():
         public = __import__(f"cytoql.kernels.{module}", fromlist=["__all__"]).__all__
@@ -249,4 +249,5 @@ def test_jit_snippets_call_every_public_kernel(harness):
         missing = [name for name in callables if f"m.{name}(" not in calls]
         assert not missing, f"bench_jit does not call {module}.{missing}"
     code = "\n".join(jit.PRELUDE.format(module=m) + jit.CALLS[m] for m in jit.CALLS)
-    subprocess.run([sys.executable, "-c", code], check=True)
+    # run outside the checkout, whose source tree would shadow the installed package
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)

@@ -56,7 +56,8 @@ def test_demo_runs_on_bundled_data(capsys):
     assert "CosMx kidney" in capsys.readouterr().out
 
 
-def test_console_script_is_installed():
-    out = subprocess.run([sys.executable, "-m", "cytoql.cli", "--version"], capture_output=True,
+def test_console_script_is_installed(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "cytoql.cli", "--version"], cwd=tmp_path,
+                         capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip().startswith("cytoql ")
