@@ -1,4 +1,4 @@
-"""Dense references for :mod:`cytoql.kernels.autocorrelation`: (n, n) weight matrices.
+"""Dense references for the ``autocorrelation`` kernels: (n, n) weight matrices.
 
 The builders return dense matrices and the statistics take one, so a test densifies
 the kernel's sparse weights to compare.

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.clusters`.
+"""Brute-force references for the ``clusters`` kernels.
 
 DBSCAN from the full distance matrix with a breadth-first expansion in index order
 (scikit-learn's loop); hulls from shapely. For small point sets in tests only.

@@ -1,4 +1,4 @@
-"""Plain-loop references for :mod:`cytoql.kernels.envelopes`."""
+"""Plain-loop references for the ``envelopes`` kernels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.graphs`.
+"""Brute-force references for the ``graphs`` kernels.
 
 Graphs are built from all pairs of points (Gabriel, kNN, radius, MST via networkx on the
 complete graph) or, for Delaunay, from Qhull's triangles with Python sets; measures are

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.nearest_neighbour`.
+"""Brute-force references for the ``nearest_neighbour`` kernels.
 
 Every distance comes from the full (m, n) distance matrix, written as
 ``sqrt(dx*dx + dy*dy)`` like the kernels so that ``d == r`` ties agree bit for bit.

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.neighbourhood`.
+"""Brute-force references for the ``neighbourhood`` kernels.
 
 Edge counts by explicit loops over the adjacency entries; co-occurrence from the full
 distance matrix. Permutations consume the generator exactly as the kernel documents,

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.quadrats`: every point against
+"""Brute-force references for the ``quadrats`` kernels: every point against
 every tile's bounds."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.ripley`: every pair, dense numpy.
+"""Brute-force references for the ``ripley`` kernels: every pair, dense numpy.
 
 The isotropic weight is computed independently of the kernel's angle formula: the
 circle is cut at every crossing with the four edge lines and the arcs whose midpoint

@@ -1,4 +1,4 @@
-"""Brute-force references for :mod:`cytoql.kernels.spatial_index`.
+"""Brute-force references for the ``spatial_index`` kernels.
 
 Every query computes all query-to-point distances with the kernel's formula
 ``sqrt(dx*dx + dy*dy)`` (in chunks of query rows, so memory stays bounded) and selects

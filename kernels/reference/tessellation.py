@@ -1,4 +1,4 @@
-"""Shapely references for :mod:`cytoql.kernels.tessellation`.
+"""Shapely references for the ``tessellation`` kernels.
 
 Voronoi cells come from GEOS (``shapely.voronoi_polygons``) over the distinct positions,
 cut to the window with a polygon intersection; hulls and areas are GEOS's own.
