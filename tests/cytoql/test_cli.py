@@ -61,3 +61,13 @@ def test_console_script_is_installed(tmp_path):
                          capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip().startswith("cytoql ")
+
+
+def test_closed_pipe_stops_quietly(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "cytoql.cli", "demo"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # like `cytoql demo | head -1`
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
