@@ -16,6 +16,7 @@ import numpy as np
 
 from cytoql.check import check
 from cytoql.data import Sample
+from cytoql.data.fov import fov_data
 from cytoql.errors import (AssumptionWarning, CytoQLError, EmptySelectionWarning,
                            InternalError)
 from cytoql.evaluate import evaluate_fov
@@ -148,7 +149,7 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
 
     Returns
     -------
-    ScalarResult, PerCellResult, CellSetResult or TableResult
+    ScalarResult, PerCellResult, CellSetResult, TableResult or CurveResult
         Knows its unit, query, defaults, conventions, assumptions, warnings and the
         fingerprint of the data.
 
@@ -189,7 +190,8 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
     plan = _guard(lambda: check(_grouped(parse(source), by, source), schema, source))
 
     def run():
-        outputs = [evaluate_fov(plan, sample, fov, seed, source, schema.categories)
+        needs = plan.needs()
+        outputs = [evaluate_fov(plan, fov_data(sample, fov, needs), seed, source)
                    for fov in sample.fovs]
         found = [w for o in outputs for w in o.warnings]
         return build_result(plan, outputs, sample, assumptions=sample.assumptions,

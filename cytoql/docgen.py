@@ -8,7 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from cytoql.catalog.spec import KINDS, builtins
+from cytoql.catalog.kinds import KINDS
+from cytoql.catalog.spec import builtins
 from cytoql.diagnostics.codes import CODES
 
 __all__ = ["diagnostics_page", "main", "reference_page"]
@@ -21,7 +22,9 @@ def reference_page() -> str:
     out = [_HEADER, "# CytoQL built-in reference\n",
            "Every built-in as declared in the catalog (`cytoql/catalog/`). A name with "
            "several signatures is chosen by its first argument. Parameter kinds:\n"]
-    out += [f"- `{kind}`: {words}" for kind, words in KINDS.items()]
+    out += [f"- `{kind.name}`: {kind.words}" for kind in KINDS]
+    out.append("- `a | b | …`: one of the listed words, written bare (`correction = "
+               "translation`) or as a string")
     out.append("\nPer-FOV results combine by the rule of each signature: *additive* "
                "(summed), *ratio of sums* (numerators and denominators summed, then "
                "divided), *gather* (per-cell values gathered, then summarised) or *per cell* "
@@ -30,7 +33,7 @@ def reference_page() -> str:
     for b in builtins():
         if b.category != category:
             category = b.category
-            out.append(f"## {category.capitalize()}\n")
+            out.append(f"## {category[0].upper() + category[1:]}\n")
         out.append(f"### `{b.signature()}`\n")
         out.append(b.doc + "\n")
         out.append(f"- **returns**: {b.returns}")

@@ -1,27 +1,28 @@
 """Stage 5: run a plan on one field of view.
 
-:func:`evaluate_fov` is a pure function of (plan, sample, FOV, seed): it reads the
-FOV's cells, memoises every operation of the plan (so shared steps run once), builds one
-spatial index per cell set used as a neighbour target, and returns plain arrays. Cells
-of other FOVs are never seen, so they are never neighbours.
+:func:`evaluate_fov` is a pure function of (plan, FOV data, seed): it memoises every
+operation of the plan (so shared steps run once), builds one spatial index per cell set
+used as a neighbour target, and returns what the result shape of the plan collects from
+one FOV. Cells of other FOVs are never seen, so they are never neighbours.
+
+Each operation runs by the function registered for its class: the core operations of
+:mod:`cytoql.plan` below, built-ins beside their catalog entries.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from cytoql import plan as p
-from cytoql.catalog.summaries import Summary
+from cytoql.catalog.spec import AGGREGATES, EVALUATORS, aggregates_of, evaluator
 from cytoql.diagnostics.diagnostic import Diagnostic, Label
 from cytoql.errors import EvaluationError
 from cytoql.kernels import spatial_index as si
 from cytoql.source import Source
-from cytoql.types import CellSetT, PerCellT, ScalarT, TableT
 
-__all__ = ["FovEvaluator", "FovOutput", "NeighbourIndex", "evaluate_fov", "top_summaries"]
+__all__ = ["FovEvaluator", "NeighbourIndex", "aggregates_of", "evaluate_fov"]
 
 
 class NeighbourIndex:
@@ -63,45 +64,40 @@ class NeighbourIndex:
         return dist, np.where(idx >= 0, self.ids[np.maximum(idx, 0)], -1)
 
 
-@dataclass
-class FovOutput:
-    """What one FOV contributes to a result.
+class FovEvaluator:
+    """Evaluates ops on one FOV with memoisation; what ops see of the data.
 
-    ``rows``: sample rows of the cells (cell sets, per-cell values); ``values``: their
-    values (for a table, its additive per-FOV counts); ``partials``: {summary op: {group: partial}} for scalar queries;
-    ``warnings``: W05xx diagnostics.
+    Attributes
+    ----------
+    data : cytoql.data.fov.FovData
+    xy : ndarray (n, 2), µm
+    n : int
+    window : Window
     """
 
-    fov: str
-    rows: np.ndarray | None = None
-    values: np.ndarray | None = None
-    partials: dict = field(default_factory=dict)
-    warnings: list = field(default_factory=list)
-
-
-class FovEvaluator:
-    """Evaluates ops on one FOV with memoisation; what ops see of the data."""
-
-    def __init__(self, plan: p.Plan, sample, fov, seed: int | None, source: Source):
+    def __init__(self, plan: p.Plan, data, seed: int | None, source: Source):
         self.plan = plan
-        self.sample = sample
-        self.fov = fov
+        self.data = data
         self.seed = seed
         self.source = source
-        self.xy = fov.xy
-        self.n = fov.n_cells
+        self.xy = data.xy
+        self.n = data.n
+        self.window = data.window
         self.warnings: list[Diagnostic] = []
         self._memo: dict = {}
         self._indexes: dict = {}
-        self._labels: dict = {}
 
     # ------------------------------------------------------------------ values
     def value(self, op):
         if op not in self._memo:
             try:
-                self._memo[op] = op.evaluate(self)
-            except (ValueError, TypeError) as exc:
-                self.fail("E0402", f"cannot compute this on FOV {self.fov.name}: {exc}", op)
+                if type(op) in AGGREGATES:  # a per-FOV value used inside per-cell values
+                    rule = AGGREGATES[type(op)]
+                    self._memo[op] = rule.finish(op, rule.partial(op, self, None))
+                else:
+                    self._memo[op] = EVALUATORS[type(op)](op, self)
+            except (ValueError, TypeError, ZeroDivisionError) as exc:
+                self.fail("E0402", f"cannot compute this on FOV {self.data.name}: {exc}", op)
         return self._memo[op]
 
     def mask(self, op) -> np.ndarray:
@@ -115,6 +111,10 @@ class FovEvaluator:
         value = np.asarray(self.value(op), dtype=bool)
         return np.broadcast_to(value, (self.n,)) if value.ndim == 0 else value
 
+    def numbers(self, op) -> np.ndarray:
+        """Per-cell values as float64 for every cell of the FOV (scalars broadcast)."""
+        return np.broadcast_to(np.asarray(self.value(op), dtype=float), (self.n,))
+
     def index(self, op) -> NeighbourIndex:
         """The spatial index of a cell set, built once per FOV."""
         if op not in self._indexes:
@@ -123,52 +123,36 @@ class FovEvaluator:
 
     def categories(self, column: str) -> list[str]:
         """The label names of a label column (codes index into them)."""
-        if column == self.sample.type_key:
-            return list(self.sample.cell_types)
-        return self.sample.codes(column)[1]
+        return self.data.categories(column)
 
     def labels(self, column: str) -> np.ndarray:
-        if column not in self._labels:
-            self._labels[column] = self.value(p.LabelCodes(column))
-        return self._labels[column]
+        return self.data.codes(column)
 
-    def rng(self, feature: str) -> np.random.Generator:
-        """A random stream derived from (seed, FOV, feature), independent of run order."""
-        return np.random.default_rng([self.seed or 0, zlib.crc32(self.fov.name.encode()),
-                                      zlib.crc32(feature.encode())])
+    def rng(self, op) -> np.random.Generator:
+        """The random stream of one operation on this FOV, derived from (seed, sample,
+        FOV, the operation's canonical form): independent of run order and workers."""
+        parts = [self.seed or 0, zlib.crc32((self.data.sample or "").encode()),
+                 zlib.crc32(self.data.name.encode()), zlib.crc32(repr(op).encode())]
+        return np.random.default_rng(parts)
 
-    # ------------------------------------------------------------------ summaries
-    def partial(self, summary: Summary, group: np.ndarray | None):
-        reducer = summary.reduce()
-        mask = self.mask(summary.domain)
-        if group is None and not mask.any():
-            self.warn_empty(summary, "no cells to summarise: the value is NaN (a count is 0)")
-        if group is not None:
-            mask = mask & group
-        if summary.values:
-            cols = [np.broadcast_to(np.asarray(self.value(v), dtype=float), (self.n,))[mask]
-                    for v in summary.values]
-            values = cols[0] if len(cols) == 1 else np.column_stack(cols)
-            bad = np.isnan(values) if values.ndim == 1 else np.isnan(values).any(axis=1)
-            if bad.any():
-                if group is None:
-                    self.warn(summary, "W0502", f"{int(bad.sum())} of {len(values)} cells have "
-                              "no value (NaN) and are skipped")
-                values = values[~bad]
-        else:
-            values = np.ones(int(mask.sum()))
-        return reducer.partial(values, self.fov.window.area)
+    # ------------------------------------------------------------------ aggregates
+    def partial(self, op, group: np.ndarray | None):
+        """One FOV's partial of an aggregate operation (restricted to ``group``)."""
+        try:
+            return AGGREGATES[type(op)].partial(op, self, group)
+        except (ValueError, TypeError, ZeroDivisionError) as exc:
+            self.fail("E0402", f"cannot compute this on FOV {self.data.name}: {exc}", op)
 
     # ------------------------------------------------------------------ diagnostics
     def warn(self, op, code: str, message: str):
-        self.warnings.append(Diagnostic(code, f"FOV {self.fov.name}: {message}",
+        self.warnings.append(Diagnostic(code, f"FOV {self.data.name}: {message}",
                                         Label(self.plan.span_of(op))))
 
     def warn_empty(self, op, message: str):
         self.warn(op, "W0501", message)
 
     def fail(self, code: str, message: str, op, help: str | None = None):
-        diag = Diagnostic(code, f"FOV {self.fov.name}: {message}",
+        diag = Diagnostic(code, f"FOV {self.data.name}: {message}",
                           Label(self.plan.span_of(op)), help=help)
         from cytoql.diagnostics.render import render_text
 
@@ -177,69 +161,129 @@ class FovEvaluator:
         raise error
 
 
-def top_summaries(op) -> list[Summary]:
-    """The summaries a scalar result is arithmetic of (not those nested in per-cell values)."""
-    if isinstance(op, Summary):
-        return [op]
-    if isinstance(op, (p.Arith, p.Negative, p.Comparison, p.Logic, p.Negation)):
-        return [s for child in op.inputs() for s in top_summaries(child)]
-    return []
-
-
-def group_masks(ev: FovEvaluator, by: tuple[str, ...], categories: dict) -> dict:
-    """{group key tuple: mask} over the label columns of ``by`` (``fov`` excluded)."""
-    columns = [c for c in by if c != "fov"]
-    if not columns:
-        return {(): None}
-    groups = {(): np.ones(ev.n, dtype=bool)}
-    for column in columns:
-        codes = ev.labels(column)
-        groups = {key + (name,): mask & (codes == i)
-                  for key, mask in groups.items()
-                  for i, name in enumerate(categories[column])}
-    return groups
-
-
-def evaluate_fov(plan: p.Plan, sample, fov, seed: int | None, source: Source,
-                 categories: dict) -> FovOutput:
+def evaluate_fov(plan: p.Plan, data, seed: int | None, source: Source):
     """Evaluate ``plan`` on one FOV.
 
     Parameters
     ----------
     plan : Plan
-    sample : cytoql.data.Sample
-    fov : cytoql.data.FieldOfView
+    data : cytoql.data.fov.FovData
+        The FOV's cells and the columns the plan needs.
     seed : int or None
-        Random streams derive from (seed, FOV, feature).
+        Random streams derive from (seed, sample, FOV, operation).
     source : Source
         For runtime diagnostics.
-    categories : dict
-        Label column → category names (group keys for ``by``).
 
     Returns
     -------
     FovOutput
+        What the plan's result shape collects (:mod:`cytoql.results`).
 
     Raises
     ------
     EvaluationError
         E0401/E0402 with the span of the failing call.
     """
-    ev = FovEvaluator(plan, sample, fov, seed, source)
-    out = FovOutput(fov.name)
-    root, rtype = plan.root, plan.type
-    if isinstance(rtype, CellSetT):
-        out.rows = fov.index[ev.mask(root)]
-    elif isinstance(rtype, PerCellT):
-        ids = ev.ids(rtype.context)
-        out.rows = fov.index[ids]
-        out.values = np.broadcast_to(ev.value(root), (ev.n,))[ids]
-    elif isinstance(rtype, TableT):
-        out.values = ev.value(root)
-    elif isinstance(rtype, ScalarT):
-        groups = group_masks(ev, plan.by, categories)
-        for summary in top_summaries(root):
-            out.partials[summary] = {key: ev.partial(summary, mask)
-                                     for key, mask in groups.items()}
+    from cytoql.results import shape_of
+
+    ev = FovEvaluator(plan, data, seed, source)
+    out = shape_of(plan.type).fov_output(ev)
     out.warnings = ev.warnings
     return out
+
+
+# ---------------------------------------------------------------------- core operations
+@evaluator(p.AllCells)
+def _all_cells(op, ev):
+    return np.ones(ev.n, dtype=bool)
+
+
+@evaluator(p.Filter)
+def _filter(op, ev):
+    return ev.mask(op.base) & ev.truth(op.predicate)
+
+
+@evaluator(p.SetCombine)
+def _set_combine(op, ev):
+    a, b = ev.mask(op.left), ev.mask(op.right)
+    if op.op == "union":
+        return a | b
+    if op.op == "intersect":
+        return a & b
+    return a & ~b
+
+
+@evaluator(p.NumericColumn)
+def _numeric_column(op, ev):
+    return ev.data.numeric(op.column)
+
+
+@evaluator(p.LabelCodes)
+def _label_codes(op, ev):
+    return ev.data.codes(op.column)
+
+
+@evaluator(p.GeneValues)
+def _gene_values(op, ev):
+    return ev.data.expression(op.gene, op.layer)
+
+
+@evaluator(p.InLabels)
+def _in_labels(op, ev):
+    return np.isin(ev.value(op.values), np.asarray(op.codes, dtype=np.int64))
+
+
+@evaluator(p.SameLabel)
+def _same_label(op, ev):
+    a, b = ev.value(op.left), ev.value(op.right)
+    return (a == b) & (a >= 0)
+
+
+# Arithmetic and logic run on per-cell arrays here and on finished per-FOV values when a
+# result is assembled (``Op.folds``): one evaluation for both.
+@evaluator(p.Const)
+def _const(op, ev):
+    return op.value
+
+
+_ARITH = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide,
+          "^": np.power}
+
+
+@evaluator(p.Arith)
+def _arith(op, ev):
+    a = np.asarray(ev.value(op.left), dtype=np.float64)
+    b = np.asarray(ev.value(op.right), dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = _ARITH[op.op](a, b)
+    return out[()] if out.ndim == 0 else out
+
+
+@evaluator(p.Negative)
+def _negative(op, ev):
+    return -np.asarray(ev.value(op.operand), dtype=np.float64)
+
+
+_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal}
+
+
+@evaluator(p.Comparison)
+def _comparison(op, ev):
+    a, b = np.asarray(ev.value(op.left)), np.asarray(ev.value(op.right))
+    with np.errstate(invalid="ignore"):
+        out = _COMPARE[op.op](a, b)
+    if op.op == "!=" and (a.dtype.kind == "f" or b.dtype.kind == "f"):
+        out = out & ~(np.isnan(a.astype(float)) | np.isnan(b.astype(float)))
+    return out[()] if out.ndim == 0 else out
+
+
+@evaluator(p.Logic)
+def _logic(op, ev):
+    a, b = ev.truth(op.left), ev.truth(op.right)
+    return (a & b) if op.op == "and" else (a | b)
+
+
+@evaluator(p.Negation)
+def _negation(op, ev):
+    return ~ev.truth(op.operand)

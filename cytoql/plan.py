@@ -3,16 +3,16 @@
 The checker builds operations (:class:`Op`, frozen and hashable, spans outside
 equality); equal operations are one node of the DAG, so an intermediate result (a cell
 set, its spatial index, a per-cell value) is computed once per FOV however often the
-query mentions it. Built-in operations live next to their catalog entries
-(``cytoql.catalog.*``); the core ones (sets, columns, arithmetic, logic) are here.
+query mentions it. Operations are pure data: how each runs is registered by operation
+class, beside its catalog entry (``cytoql.catalog.*``) or, for the core ones defined
+here (sets, columns, arithmetic, logic), in :mod:`cytoql.evaluate`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-
-import numpy as np
+from typing import ClassVar
 
 from cytoql.source import Span
 from cytoql.types import Type
@@ -25,17 +25,20 @@ __all__ = ["AllCells", "Arith", "Comparison", "Const", "GeneValues", "InLabels",
 
 @dataclass(frozen=True)
 class Op:
-    """One operation; ``evaluate(ev)`` computes it on one FOV through the evaluator
-    ``ev`` (:class:`cytoql.evaluate.FovEvaluator`), which memoises shared inputs."""
+    """One operation of the plan: pure data (frozen, hashable, compared by value).
+
+    ``inputs`` are the operations it reads, including those inside argument specs
+    (:class:`Neighbourhood`, :class:`Pairing`) and tuples. ``folds`` marks the core
+    operations (arithmetic, logic, constants) that also run on finished per-FOV values.
+    """
+
+    folds: ClassVar[bool] = False
 
     def inputs(self) -> tuple[Op, ...]:
         out = []
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, Op):
-                out.append(value)
-            elif isinstance(value, tuple):
-                out.extend(v for v in value if isinstance(v, Op))
+            out.extend(_ops_in(value))
         return tuple(out)
 
     def label(self) -> str:
@@ -50,17 +53,21 @@ class Op:
                 parts.append(f"{f.name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
-    def evaluate(self, ev):  # pragma: no cover - every concrete op overrides it
-        raise NotImplementedError
+
+def _ops_in(value) -> list:
+    if isinstance(value, Op):
+        return [value]
+    if isinstance(value, tuple):
+        return [o for v in value for o in _ops_in(v)]
+    if isinstance(value, (Neighbourhood, Pairing)):
+        return [o for f in dataclasses.fields(value) for o in _ops_in(getattr(value, f.name))]
+    return []
 
 
 # ---------------------------------------------------------------------- cell sets
 @dataclass(frozen=True)
 class AllCells(Op):
     """Every cell of the FOV."""
-
-    def evaluate(self, ev):
-        return np.ones(ev.n, dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -69,9 +76,6 @@ class Filter(Op):
 
     base: Op
     predicate: Op
-
-    def evaluate(self, ev):
-        return ev.mask(self.base) & ev.truth(self.predicate)
 
 
 @dataclass(frozen=True)
@@ -82,14 +86,6 @@ class SetCombine(Op):
     left: Op
     right: Op
 
-    def evaluate(self, ev):
-        a, b = ev.mask(self.left), ev.mask(self.right)
-        if self.op == "union":
-            return a | b
-        if self.op == "intersect":
-            return a & b
-        return a & ~b
-
 
 # ---------------------------------------------------------------------- per-cell data
 @dataclass(frozen=True)
@@ -98,20 +94,12 @@ class NumericColumn(Op):
 
     column: str
 
-    def evaluate(self, ev):
-        return ev.sample.numeric(self.column)[ev.fov.index]
-
 
 @dataclass(frozen=True)
 class LabelCodes(Op):
     """Integer codes of a label column (-1 = missing)."""
 
     column: str
-
-    def evaluate(self, ev):
-        if self.column == ev.sample.type_key:
-            return ev.sample.type_codes[ev.fov.index]
-        return ev.sample.codes(self.column)[0][ev.fov.index]
 
 
 @dataclass(frozen=True)
@@ -121,9 +109,6 @@ class GeneValues(Op):
     gene: str
     layer: str | None = None
 
-    def evaluate(self, ev):
-        return ev.sample.expression(self.gene, self.layer)[ev.fov.index]
-
 
 @dataclass(frozen=True)
 class InLabels(Op):
@@ -131,9 +116,6 @@ class InLabels(Op):
 
     values: Op
     codes: tuple[int, ...]
-
-    def evaluate(self, ev):
-        return np.isin(ev.value(self.values), np.asarray(self.codes, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -144,86 +126,66 @@ class SameLabel(Op):
     left: Op
     right: Op
 
-    def evaluate(self, ev):
-        a, b = ev.value(self.left), ev.value(self.right)
-        return (a == b) & (a >= 0)
-
 
 # ---------------------------------------------------------------------- arithmetic & logic
 @dataclass(frozen=True)
 class Const(Op):
     """A number in canonical units (µm, cells, rad)."""
 
-    value: float
+    folds: ClassVar[bool] = True
 
-    def evaluate(self, ev):
-        return self.value
+    value: float
 
 
 @dataclass(frozen=True)
 class Arith(Op):
-    """``+ - * /``; division follows IEEE (x/0 = ±inf, 0/0 = NaN)."""
+    """``+ - * / ^``; IEEE arithmetic (x/0 = ±inf, 0/0 = NaN)."""
+
+    folds: ClassVar[bool] = True
 
     op: str
     left: Op
     right: Op
 
-    def evaluate(self, ev):
-        a = np.asarray(ev.value(self.left), dtype=np.float64)
-        b = np.asarray(ev.value(self.right), dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out = {"+": np.add, "-": np.subtract, "*": np.multiply,
-                   "/": np.true_divide}[self.op](a, b)
-        return out[()] if out.ndim == 0 else out
-
 
 @dataclass(frozen=True)
 class Negative(Op):
-    operand: Op
+    """Unary minus."""
 
-    def evaluate(self, ev):
-        return -ev.value(self.operand)
+    folds: ClassVar[bool] = True
+
+    operand: Op
 
 
 @dataclass(frozen=True)
 class Comparison(Op):
     """``== != < <= > >=``; a comparison with NaN is false (``!=`` too)."""
 
+    folds: ClassVar[bool] = True
+
     op: str
     left: Op
     right: Op
-
-    def evaluate(self, ev):
-        a, b = np.asarray(ev.value(self.left)), np.asarray(ev.value(self.right))
-        with np.errstate(invalid="ignore"):
-            out = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-                   ">": np.greater, ">=": np.greater_equal}[self.op](a, b)
-        if self.op == "!=" and (a.dtype.kind == "f" or b.dtype.kind == "f"):
-            out = out & ~(np.isnan(a.astype(float)) | np.isnan(b.astype(float)))
-        return out[()] if out.ndim == 0 else out
 
 
 @dataclass(frozen=True)
 class Logic(Op):
     """``and`` / ``or``."""
 
+    folds: ClassVar[bool] = True
+
     op: str
     left: Op
     right: Op
-
-    def evaluate(self, ev):
-        a, b = ev.truth(self.left), ev.truth(self.right)
-        return (a & b) if self.op == "and" else (a | b)
 
 
 @dataclass(frozen=True)
 class Negation(Op):
     """``not``."""
 
-    operand: Op
+    folds: ClassVar[bool] = True
 
-    def evaluate(self, ev):
-        return ~ev.truth(self.operand)
+    operand: Op
 
 
 # ---------------------------------------------------------------------- the plan
@@ -270,6 +232,20 @@ class Plan:
 
         visit(self.root)
         return list(seen)
+
+    def needs(self) -> tuple[frozenset, frozenset, bool]:
+        """What the plan reads of the data besides positions and windows: (obs columns,
+        (gene, layer) pairs, whether cell outlines are needed)."""
+        columns, genes, outlines = set(self.by) - {"fov"}, set(), False
+        for op in self.ops():
+            for f in dataclasses.fields(op):
+                value = getattr(op, f.name)
+                if f.name == "column" and isinstance(value, str):
+                    columns.add(value)
+            if isinstance(op, GeneValues):
+                genes.add((op.gene, op.layer))
+            outlines = outlines or getattr(op, "needs_outlines", False)
+        return frozenset(columns), frozenset(genes), outlines
 
     def span_of(self, op: Op) -> Span:
         return self.spans.get(op, Span(0, len(self.text)))

@@ -86,7 +86,8 @@ class RangeT(Type):
 
 @dataclass(frozen=True)
 class CurveT(Type):
-    """A curve over radius (Ripley-family functions; later built-ins)."""
+    """A curve over radius (Ripley-family functions) per FOV: values of dimension
+    ``dim`` at the radii of a range."""
 
     dim: Dim
 
@@ -103,7 +104,14 @@ class PartitionT(Type):
 
 @dataclass(frozen=True)
 class TableT(Type):
-    """A table of values (composition)."""
+    """Per FOV, a value for each category of the label ``column`` (``square``: for each
+    pair of categories, rows then columns), of dimension ``dim``; ``what`` names the
+    values (``share``, ``z-score``)."""
+
+    column: str
+    square: bool = False
+    dim: Dim = DIMENSIONLESS
+    what: str = "value"
 
 
 def describe(t: Type) -> str:
@@ -131,8 +139,8 @@ def describe(t: Type) -> str:
             return "a nearest-neighbour pairing (`A -> nearest B`)"
         case RangeT():
             return "a range"
-        case CurveT():
-            return "a curve"
+        case CurveT(dim=dim):
+            return f"a curve ({dim.name})"
         case GraphT():
             return "a graph"
         case PartitionT():

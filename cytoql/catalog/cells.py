@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from cytoql import plan as p
+from cytoql.catalog.kinds import STRING
 from cytoql.catalog.spec import PER_CELL, BuildError, Builtin, Param, register
 from cytoql.resolve import unknown_column, unknown_gene
 from cytoql.types import PerCellT
 
 __all__: list[str] = []
+
+CATEGORY = ("cell data", 10)
 
 
 class UnknownName(BuildError):
@@ -37,7 +40,7 @@ def _col(args, ctx):
 
 register(Builtin(
     name="expr", category="cell data",
-    params=(Param("gene", "string", "a gene or marker of var_names"),),
+    params=(Param("gene", STRING, "a gene or marker of var_names"),),
     returns="a dimensionless number for each cell in context",
     doc="Expression of a gene (or marker intensity) from `adata.X`, as stored.",
     conventions=("values as stored in adata.X (no normalisation is applied)",),
@@ -45,7 +48,7 @@ register(Builtin(
 
 register(Builtin(
     name="col", category="cell data",
-    params=(Param("name", "string", "an obs column (any name, also with spaces)"),),
+    params=(Param("name", STRING, "an obs column (any name, also with spaces)"),),
     returns="a number or a label for each cell in context",
     doc="An obs column by name; a bare name such as `total_counts` does the same for names "
         "that are identifiers.",

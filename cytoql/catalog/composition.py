@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cytoql import plan as p
+from cytoql.catalog.kinds import CELLS
 from cytoql.catalog.spec import ADDITIVE, RATIO_OF_SUMS, Builtin, Param, register
 from cytoql.catalog.summaries import Summary
 from cytoql.types import ScalarT
@@ -10,7 +11,9 @@ from cytoql.units import COUNT, DENSITY, DIMENSIONLESS
 
 __all__: list[str] = []
 
-_SET = Param("cells", "cells", "the cells to count")
+CATEGORY = ("composition", 40)
+
+_SET = Param("cells", CELLS, "the cells to count")
 
 
 def _count(args, ctx):

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cytoql.catalog.spec import PER_CELL, Builtin, Param, register
+from cytoql.catalog.kinds import CELLS, INTEGER, NEAREST
+from cytoql.catalog.spec import PER_CELL, Builtin, Param, evaluator, register
 from cytoql.plan import Op
 from cytoql.types import PerCellT
 from cytoql.units import LENGTH
 
 __all__ = ["EdgeDistance", "NearestDistance", "NearestLabel"]
+
+CATEGORY = ("distances", 20)
 
 _SELF = "a cell is never its own nearest neighbour (when A and B overlap)"
 _FOV = "cells in different FOVs are never neighbours"
@@ -26,21 +29,23 @@ class NearestDistance(Op):
     target: Op
     k: int
 
-    def evaluate(self, ev):
-        out = np.full(ev.n, np.nan)
-        query = ev.ids(self.source)
-        index = ev.index(self.target)
-        if index.size == 0:
-            ev.warn_empty(self, "the target set has no cells: distances are NaN")
-            return out
-        if self.k > index.size:
-            ev.fail("E0401", f"k = {self.k} but this FOV has only {index.size} target "
-                    f"cell{'s' if index.size != 1 else ''}", self,
-                    help=f"use k <= {index.size}, or a larger target set")
-        dist, _ = index.knn(query, self.k)
-        kth = dist[:, self.k - 1] if len(query) else np.empty(0)
-        out[query] = np.where(np.isfinite(kth), kth, np.nan)
+
+@evaluator(NearestDistance)
+def _run_nearest_distance(op, ev):
+    out = np.full(ev.n, np.nan)
+    query = ev.ids(op.source)
+    index = ev.index(op.target)
+    if index.size == 0:
+        ev.warn_empty(op, "the target set has no cells: distances are NaN")
         return out
+    if op.k > index.size:
+        ev.fail("E0401", f"k = {op.k} but this FOV has only {index.size} target "
+                f"cell{'s' if index.size != 1 else ''}", op,
+                help=f"use k <= {index.size}, or a larger target set")
+    dist, _ = index.knn(query, op.k)
+    kth = dist[:, op.k - 1] if len(query) else np.empty(0)
+    out[query] = np.where(np.isfinite(kth), kth, np.nan)
+    return out
 
 
 @dataclass(frozen=True)
@@ -51,18 +56,20 @@ class NearestLabel(Op):
     target: Op
     column: str
 
-    def evaluate(self, ev):
-        out = np.full(ev.n, -1, dtype=np.int64)
-        query = ev.ids(self.source)
-        index = ev.index(self.target)
-        if index.size == 0:
-            ev.warn_empty(self, "the target set has no cells: no nearest type")
-            return out
-        _, nearest = index.knn(query, 1)
-        found = nearest[:, 0] >= 0 if len(query) else np.zeros(0, bool)
-        codes = ev.labels(self.column)
-        out[query[found]] = codes[nearest[found, 0]]
+
+@evaluator(NearestLabel)
+def _run_nearest_label(op, ev):
+    out = np.full(ev.n, -1, dtype=np.int64)
+    query = ev.ids(op.source)
+    index = ev.index(op.target)
+    if index.size == 0:
+        ev.warn_empty(op, "the target set has no cells: no nearest type")
         return out
+    _, nearest = index.knn(query, 1)
+    found = nearest[:, 0] >= 0 if len(query) else np.zeros(0, bool)
+    codes = ev.labels(op.column)
+    out[query[found]] = codes[nearest[found, 0]]
+    return out
 
 
 @dataclass(frozen=True)
@@ -71,13 +78,15 @@ class EdgeDistance(Op):
 
     cells: Op
 
-    def evaluate(self, ev):
-        out = np.full(ev.n, np.nan)
-        ids = ev.ids(self.cells)
-        w = ev.fov.window
-        x, y = ev.xy[ids, 0], ev.xy[ids, 1]
-        out[ids] = np.minimum(np.minimum(x - w.xmin, w.xmax - x), np.minimum(y - w.ymin, w.ymax - y))
-        return out
+
+@evaluator(EdgeDistance)
+def _run_edge_distance(op, ev):
+    out = np.full(ev.n, np.nan)
+    ids = ev.ids(op.cells)
+    w = ev.window
+    x, y = ev.xy[ids, 0], ev.xy[ids, 1]
+    out[ids] = np.minimum(np.minimum(x - w.xmin, w.xmax - x), np.minimum(y - w.ymin, w.ymax - y))
+    return out
 
 
 def _distance(args, ctx):
@@ -97,11 +106,11 @@ def _edge(args, ctx):
     return EdgeDistance(cells), PerCellT("number", cells, LENGTH)
 
 
-_PAIR = Param("pair", "nearest", "`A -> nearest B`: for each cell of A, its nearest cells of B")
+_PAIR = Param("pair", NEAREST, "`A -> nearest B`: for each cell of A, its nearest cells of B")
 
 register(Builtin(
     name="distance", category="distances",
-    params=(_PAIR, Param("k", "integer", "which neighbour: 1 = nearest, 2 = second nearest, …",
+    params=(_PAIR, Param("k", INTEGER, "which neighbour: 1 = nearest, 2 = second nearest, …",
                          default=1, minimum=1)),
     returns="a length (µm) for each cell of A",
     doc="Distance from each cell of A to its k-th nearest cell of B (nearest-neighbour "
@@ -126,7 +135,7 @@ register(Builtin(
 
 register(Builtin(
     name="distance_to_edge", category="distances",
-    params=(Param("of", "cells", "the cells measured", default="context"),),
+    params=(Param("of", CELLS, "the cells measured", default="context"),),
     returns="a length (µm) for each cell",
     doc="Distance from each cell to the nearest edge of its FOV's window.",
     conventions=("the window is the FOV rectangle from metadata, else the bounding box of "

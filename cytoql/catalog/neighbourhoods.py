@@ -7,13 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cytoql.catalog.spec import ADDITIVE, PER_CELL, BuildError, Builtin, Param, register
+from cytoql.catalog.kinds import BOOL, CELLS, WITHIN
+from cytoql.catalog.spec import (ADDITIVE, PER_CELL, BuildError, Builtin, Param, aggregate,
+                                 evaluator, register)
 from cytoql.catalog.summaries import Summary
 from cytoql.plan import Op
 from cytoql.types import PerCellT, ScalarT, TableT
 from cytoql.units import COUNT, DIMENSIONLESS
 
 __all__ = ["Composition", "CountWithin", "Diversity", "LocalFraction"]
+
+CATEGORY = ("neighbourhoods", 30)
 
 _SELF = "a cell is never its own neighbour; neighbours are at distance <= r"
 _FOV = "cells in different FOVs are never neighbours"
@@ -27,11 +31,13 @@ class CountWithin(Op):
     radius: float
     around: Op
 
-    def evaluate(self, ev):
-        out = np.full(ev.n, np.nan)
-        query = ev.ids(self.around)
-        out[query] = ev.index(self.target).count_within(query, self.radius)
-        return out
+
+@evaluator(CountWithin)
+def _run_count_within(op, ev):
+    out = np.full(ev.n, np.nan)
+    query = ev.ids(op.around)
+    out[query] = ev.index(op.target).count_within(query, op.radius)
+    return out
 
 
 @dataclass(frozen=True)
@@ -43,11 +49,13 @@ class LocalFraction(Op):
     radius: float
     around: Op
 
-    def evaluate(self, ev):
-        num = ev.value(CountWithin(self.target, self.radius, self.around))
-        den = ev.value(CountWithin(self.among, self.radius, self.around))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(den > 0, num / den, np.nan)
+
+@evaluator(LocalFraction)
+def _run_local_fraction(op, ev):
+    num = ev.value(CountWithin(op.target, op.radius, op.around))
+    den = ev.value(CountWithin(op.among, op.radius, op.around))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / den, np.nan)
 
 
 @dataclass(frozen=True)
@@ -61,23 +69,25 @@ class Diversity(Op):
     around: Op
     column: str
 
-    def evaluate(self, ev):
-        out = np.full(ev.n, np.nan)
-        query = ev.ids(self.around)
-        index = ev.index(self.target)
-        codes = ev.labels(self.column)
-        counts = index.count_by_label(query, codes, self.radius)
-        total = counts.sum(axis=1)
-        has = total > 0
-        share = counts[has] / total[has, None]
-        if self.kind == "shannon":
-            with np.errstate(divide="ignore", invalid="ignore"):
-                terms = np.where(share > 0, share * np.log(share), 0.0)
-            value = -terms.sum(axis=1)
-        else:
-            value = 1.0 - (share ** 2).sum(axis=1)
-        out[query[has]] = value
-        return out
+
+@evaluator(Diversity)
+def _run_diversity(op, ev):
+    out = np.full(ev.n, np.nan)
+    query = ev.ids(op.around)
+    index = ev.index(op.target)
+    codes = ev.labels(op.column)
+    counts = index.count_by_label(query, codes, op.radius)
+    total = counts.sum(axis=1)
+    has = total > 0
+    share = counts[has] / total[has, None]
+    if op.kind == "shannon":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(share > 0, share * np.log(share), 0.0)
+        value = -terms.sum(axis=1)
+    else:
+        value = 1.0 - (share ** 2).sum(axis=1)
+    out[query[has]] = value
+    return out
 
 
 @dataclass(frozen=True)
@@ -90,14 +100,24 @@ class Composition(Op):
     around: Op
     column: str
 
-    def evaluate(self, ev):
-        query = ev.ids(self.around)
-        codes = ev.labels(self.column)
-        counts = ev.index(self.target).count_by_label(query, codes, self.radius)
-        n_labels = len(ev.categories(self.column))
-        out = np.zeros(n_labels)
-        out[:counts.shape[1]] = counts.sum(axis=0)
-        return out
+
+def _composition_partial(op, ev, group):
+    query = ev.ids(op.around)
+    codes = ev.labels(op.column)
+    counts = ev.index(op.target).count_by_label(query, codes, op.radius)
+    out = np.zeros(len(ev.categories(op.column)))
+    out[:counts.shape[1]] = counts.sum(axis=0)
+    return out
+
+
+def _shares(counts):
+    total = counts.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return counts / total if total > 0 else np.full(len(counts), np.nan)
+
+
+aggregate(Composition, partial=_composition_partial, finish=lambda op, counts: _shares(counts),
+          combine=ADDITIVE)
 
 
 def _within_result(nb, dim=DIMENSIONLESS):
@@ -125,7 +145,9 @@ def _diversity(kind):
 
 def _composition(args, ctx):
     nb = args["neighbours"].op
-    return Composition(nb.target, nb.radius, nb.around, ctx.schema.type_key), TableT()
+    key = ctx.schema.type_key
+    return (Composition(nb.target, nb.radius, nb.around, key),
+            TableT(key, what="share of the neighbours"))
 
 
 def _odds_ratio(args, ctx):
@@ -138,7 +160,7 @@ def _odds_ratio(args, ctx):
     return Summary("odds_ratio", (a.op, b.op), a.type.context), ScalarT(DIMENSIONLESS)
 
 
-_NB = Param("neighbours", "within", "`B within r [of A]`: the B cells within r of each A cell "
+_NB = Param("neighbours", WITHIN, "`B within r [of A]`: the B cells within r of each A cell "
             "(A defaults to the cells in context)")
 _LABELS = ("cells without a label are left out of the shares",
            "NaN for a cell with no labelled neighbour")
@@ -153,7 +175,7 @@ register(Builtin(
 
 register(Builtin(
     name="local_fraction", category="neighbourhoods",
-    params=(_NB, Param("among", "cells", "the cells the fraction is out of", default="cells")),
+    params=(_NB, Param("among", CELLS, "the cells the fraction is out of", default="cells")),
     returns="a dimensionless number in [0, 1] for each cell of A",
     doc="Local ratio: count(B within r) / count(among within r) around each cell of A — "
         "the share of B among its neighbours.",
@@ -196,9 +218,9 @@ register(Builtin(
 
 register(Builtin(
     name="odds_ratio", category="neighbourhoods",
-    params=(Param("exposure", "bool", "first condition, per cell in context"),
-            Param("outcome", "bool", "second condition, for the same cells"),
-            Param("over", "cells", "the cells of the 2×2 table", default="context")),
+    params=(Param("exposure", BOOL, "first condition, per cell in context"),
+            Param("outcome", BOOL, "second condition, for the same cells"),
+            Param("over", CELLS, "the cells of the 2×2 table", default="context")),
     returns="a dimensionless number per FOV",
     doc="Odds ratio of the 2×2 table of two per-cell conditions over the cells in context: "
         "(a·d) / (b·c) with a = both, b = exposure only, c = outcome only, d = neither.",

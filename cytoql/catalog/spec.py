@@ -1,8 +1,15 @@
-"""How a built-in is declared: parameters, result, unit rule, conventions, combine rule.
+"""How a built-in is declared: parameters, result, unit rule, conventions, combine rule,
+and how it is evaluated.
 
 One :class:`Builtin` entry per signature feeds the checker, the generated
 ``docs/reference.md`` and the agent's prompt. ``build`` turns checked arguments into a
-plan operation and its type; the operation's ``evaluate`` is the evaluator glue.
+plan operation (pure data) and its type. How an operation runs on one FOV is registered
+beside the entry, by operation class: :func:`evaluator` for values over the FOV's cells,
+:func:`aggregate` for per-FOV partials that combine over FOVs by the entry's
+:class:`Combine` rule, which is the code that runs when results are pooled.
+
+Nothing here, nor in the catalog modules at import time, loads the kernels: checking a
+query never imports anything that runs (tested).
 """
 
 from __future__ import annotations
@@ -10,16 +17,35 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ADDITIVE", "CATALOG", "GATHER", "PER_CELL", "RATIO_OF_SUMS", "REQUIRED",
-           "BuildError", "Builtin", "Combine", "Param", "builtins", "lookup", "register"]
+import numpy as np
+
+from cytoql.catalog.kinds import Kind
+
+__all__ = ["ADDITIVE", "AGGREGATES", "CATALOG", "EVALUATORS", "GATHER", "NOT_POOLED",
+           "PER_CELL", "RATIO_OF_SUMS", "REQUIRED", "Aggregate", "BuildError", "Builtin",
+           "Combine", "Param", "aggregate", "aggregates_of", "builtins", "categories", "evaluator", "lookup", "register"]
 
 
 @dataclass(frozen=True)
 class Combine:
-    """How per-FOV results of a built-in combine into a pooled answer (brief §10)."""
+    """How per-FOV partials of a built-in combine into a pooled answer (brief §10).
+
+    ``merge`` is what runs: ``sum`` adds the partials (counts, weighted pair sums,
+    numerators and denominators), ``concatenate`` gathers per-cell values, ``none``
+    refuses to pool.
+    """
 
     name: str
     doc: str
+    how: str = "sum"
+
+    def merge(self, partials: list):
+        """The pooled partial of per-FOV partials (None when this rule does not pool)."""
+        if self.how == "none":
+            return None
+        if self.how == "concatenate":
+            return np.concatenate(partials) if partials else np.empty(0)
+        return np.sum(np.asarray(partials, dtype=float), axis=0)
 
 
 ADDITIVE = Combine("additive", "per-FOV results are summed")
@@ -27,9 +53,11 @@ RATIO_OF_SUMS = Combine(
     "ratio of sums", "numerators and denominators are summed over FOVs, then divided "
     "(never a mean of per-FOV ratios)")
 GATHER = Combine("gather", "the per-cell values of all FOVs are gathered, then summarised "
-                 "(exact for medians and quantiles)")
+                 "(exact for medians and quantiles)", how="concatenate")
 PER_CELL = Combine("per cell", "one value per cell; FOVs concatenate (cells in different "
-                   "FOVs are never neighbours)")
+                   "FOVs are never neighbours)", how="concatenate")
+NOT_POOLED = Combine("not pooled", "a per-FOV statistic with no exact pooled value: the "
+                     "pooled value is NaN (compare FOVs, or pool its inputs)", how="none")
 
 
 class BuildError(Exception):
@@ -50,31 +78,20 @@ class _Required:
 
 REQUIRED = _Required()
 
-#: Parameter kinds and what the checker accepts for them.
-KINDS = {
-    "cells": "a cell set",
-    "length": "a constant length (e.g. `30 um`)",
-    "integer": "a whole number >= 1 without unit",
-    "probability": "a number in [0, 1] without unit",
-    "number": "per-cell numbers",
-    "bool": "per-cell true/false values (a condition)",
-    "within": "a neighbourhood `B within r` (optionally `of A`)",
-    "nearest": "a pairing `A -> nearest B` (or `nearest B` for the cells in context)",
-    "string": "a string",
-}
-
 
 @dataclass(frozen=True)
 class Param:
     """One parameter.
 
+    ``kind`` is a :class:`~cytoql.catalog.kinds.Kind` (it checks the argument).
     ``default`` is a literal value, ``REQUIRED``, ``"context"`` for a cell set that
     defaults to the cells in context (the filtered set inside ``where``, else all
-    cells), or ``"cells"`` for all cells. ``minimum`` is a lower bound (exclusive when ``strict``).
+    cells), or ``"cells"`` for all cells. ``minimum`` is a lower bound (exclusive when
+    ``strict``), ``maximum`` an upper one.
     """
 
     name: str
-    kind: str
+    kind: Kind
     doc: str
     default: object = REQUIRED
     minimum: float | None = None
@@ -82,16 +99,13 @@ class Param:
     maximum: float | None = None
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown parameter kind {self.kind!r}")
+        if not isinstance(self.kind, Kind):
+            raise TypeError(f"parameter {self.name}: kind must be a Kind, got {self.kind!r}")
 
     def signature(self) -> str:
         if self.default is REQUIRED:
-            return f"{self.name}: {self.kind}"
-        default = {"context": "cells in context", "cells": "cells"}.get(
-            self.default, repr(self.default)) if isinstance(self.default, str) else repr(
-            self.default)
-        return f"{self.name}: {self.kind} = {default}"
+            return f"{self.name}: {self.kind.name}"
+        return f"{self.name}: {self.kind.name} = {self.kind.show_default(self.default)}"
 
 
 @dataclass(frozen=True)
@@ -102,8 +116,7 @@ class Builtin:
     ----------
     name : str
     category : str
-        Taxonomy category (the catalog module): ``cell data``, ``distances``,
-        ``neighbourhoods``, ``composition``, ``summaries``.
+        Taxonomy category: the ``CATEGORY`` name of the catalog module declaring it.
     params : tuple of Param
     returns : str
         The result in words, with its unit rule.
@@ -139,10 +152,10 @@ CATALOG: dict[str, list[Builtin]] = {}
 def register(entry: Builtin) -> Builtin:
     """Add one signature to the catalog (overloads differ by their first parameter)."""
     overloads = CATALOG.setdefault(entry.name, [])
-    if any(o.params[:1] and entry.params[:1] and o.params[0].kind == entry.params[0].kind
+    if any(o.params[:1] and entry.params[:1] and o.params[0].kind is entry.params[0].kind
            for o in overloads):
         raise ValueError(f"built-in {entry.name} already has a signature taking "
-                         f"{entry.params[0].kind}")
+                         f"{entry.params[0].kind.name}")
     overloads.append(entry)
     return entry
 
@@ -150,21 +163,107 @@ def register(entry: Builtin) -> Builtin:
 def lookup(name: str) -> list[Builtin]:
     """The signatures of ``name`` (empty when unknown), in category order whatever the
     order the category modules were imported in."""
-    _load()
-    return sorted(CATALOG.get(name, []), key=lambda b: _CATEGORIES.index(b.category))
+    order = _load()
+    return sorted(CATALOG.get(name, []), key=lambda b: order[b.category])
 
 
 def builtins() -> list[Builtin]:
     """Every signature, by category then name."""
-    _load()
+    order = _load()
     return sorted((b for group in CATALOG.values() for b in group),
-                  key=lambda b: (_CATEGORIES.index(b.category), b.name))
+                  key=lambda b: (order[b.category], b.name))
 
 
-_CATEGORIES = ["cell data", "distances", "neighbourhoods", "composition", "summaries"]
+def categories() -> list[str]:
+    """The categories, in reference order."""
+    order = _load()
+    return sorted(order, key=order.get)
 
 
-def _load() -> None:
-    # The category modules register on import; importing here keeps spec importable alone.
-    from cytoql.catalog import (cells, composition, distances,  # noqa: F401
-                                neighbourhoods, summaries)
+_ORDER: dict[str, int] = {}
+
+
+def _load() -> dict[str, int]:
+    """Import every catalog module once (each registers its entries on import) and
+    return category -> order, from each module's ``CATEGORY = (name, order)``.
+
+    A new family is a new module in ``cytoql/catalog/``: nothing here lists them.
+    """
+    if not _ORDER:
+        import importlib
+        import pkgutil
+
+        import cytoql.catalog as package
+
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if info.name in ("spec", "kinds"):
+                continue
+            module = importlib.import_module(f"cytoql.catalog.{info.name}")
+            name, order = module.CATEGORY
+            _ORDER[name] = order
+        unknown = {b.category for g in CATALOG.values() for b in g} - set(_ORDER)
+        if unknown:
+            raise ValueError(f"built-ins of undeclared categories: {sorted(unknown)}")
+    return _ORDER
+
+
+# ---------------------------------------------------------------------- evaluation
+#: Operation class -> ``fn(op, ev)``: its value over the cells of one FOV.
+EVALUATORS: dict[type, Callable] = {}
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """How an operation whose result is per FOV (a number, a curve, a table) runs.
+
+    ``partial(op, ev, group)`` computes one FOV's partial (restricted to the cells of
+    the boolean mask ``group`` when the query is grouped and ``groupable``);
+    ``combine(op)`` gives the :class:`Combine` whose ``merge`` pools partials;
+    ``finish(op, partial)`` turns a (merged) partial into the value.
+    """
+
+    partial: Callable
+    finish: Callable
+    combine: Callable
+    groupable: bool = False
+
+
+#: Operation class -> its :class:`Aggregate` rule.
+AGGREGATES: dict[type, Aggregate] = {}
+
+
+def evaluator(op_class: type):
+    """Register ``fn(op, ev)`` as the evaluation of ``op_class`` (a decorator)."""
+    def register_fn(fn):
+        if op_class in EVALUATORS:
+            raise ValueError(f"{op_class.__name__} already has an evaluator")
+        EVALUATORS[op_class] = fn
+        return fn
+    return register_fn
+
+
+def aggregate(op_class: type, *, partial: Callable, finish: Callable, combine,
+              groupable: bool = False) -> None:
+    """Register how ``op_class`` computes per-FOV partials and pools them.
+
+    ``combine`` is a :class:`Combine` or ``fn(op) -> Combine``.
+    """
+    if op_class in AGGREGATES:
+        raise ValueError(f"{op_class.__name__} already has an aggregate rule")
+    rule = combine if callable(combine) and not isinstance(combine, Combine) else (
+        lambda op, _c=combine: _c)
+    AGGREGATES[op_class] = Aggregate(partial, finish, rule, groupable)
+
+
+def aggregates_of(op) -> list:
+    """The aggregate operations a per-FOV result is computed from: the root itself, or
+    the aggregates under the core arithmetic and logic over them (``Op.folds``; not
+    those nested in per-cell values)."""
+    if type(op) in AGGREGATES:
+        return [op]
+    if not getattr(type(op), "folds", False):
+        return []
+    found = []
+    for child in op.inputs():
+        found.extend(a for a in aggregates_of(child) if a not in found)
+    return found

@@ -15,13 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cytoql.catalog.kinds import BOOL, CELLS, PROBABILITY, VALUES
 from cytoql.catalog.spec import (ADDITIVE, GATHER, RATIO_OF_SUMS, BuildError, Builtin, Combine,
-                                 Param, register)
+                                 Param, aggregate, register)
 from cytoql.plan import Op
 from cytoql.types import ScalarT
 from cytoql.units import COUNT, DIMENSIONLESS
 
 __all__ = ["REDUCERS", "Reducer", "Summary"]
+
+CATEGORY = ("summaries", 50)
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,6 @@ class Reducer:
     combine: Combine
     partial: Callable
     finish: Callable
-
-    def merge(self, partials: list[np.ndarray]) -> np.ndarray:
-        if self.combine is GATHER:
-            return np.concatenate(partials) if partials else np.empty(0)
-        return np.sum(partials, axis=0)
 
 
 def _ratio(num: float, den: float) -> float:
@@ -119,12 +117,33 @@ class Summary(Op):
                            _gathered(lambda v: np.quantile(v, q)))
         return REDUCERS[self.reducer]
 
-    def evaluate(self, ev):
-        reducer = self.reduce()
-        return reducer.finish(ev.partial(self, None))
+
+def _summary_partial(summary: Summary, ev, group):
+    reducer = summary.reduce()
+    mask = ev.mask(summary.domain)
+    if group is None and not mask.any():
+        ev.warn_empty(summary, "no cells to summarise: the value is NaN (a count is 0)")
+    if group is not None:
+        mask = mask & group
+    if summary.values:
+        cols = [ev.numbers(v)[mask] for v in summary.values]
+        values = cols[0] if len(cols) == 1 else np.column_stack(cols)
+        bad = np.isnan(values) if values.ndim == 1 else np.isnan(values).any(axis=1)
+        if bad.any():
+            if group is None:
+                ev.warn(summary, "W0502", f"{int(bad.sum())} of {len(values)} cells have "
+                        "no value (NaN) and are skipped")
+            values = values[~bad]
+    else:
+        values = np.ones(int(mask.sum()))
+    return reducer.partial(values, ev.window.area)
 
 
-_OVER = Param("over", "cells", "the cells summarised: the context of per-cell values written "
+aggregate(Summary, partial=_summary_partial, finish=lambda op, part: op.reduce().finish(part),
+          combine=lambda op: op.reduce().combine, groupable=True)
+
+
+_OVER = Param("over", CELLS, "the cells summarised: the context of per-cell values written "
                "without an explicit cell set, e.g. `mean(expr(\"B2M\"), over = A)`",
                default="context")
 _SKIP = "cells whose value is undefined (NaN) are skipped, and the result says how many"
@@ -132,7 +151,7 @@ _EMPTY = "over no cells the result is NaN (a count is 0)"
 
 
 def _summary(name, doc, reducer, *, unit=None, extra=(), conventions=(), example,
-             q=False, kind="number"):
+             q=False, kind=VALUES):
     """Register one summary; ``unit`` None keeps the unit of the values."""
     params = (Param("values", kind, "per-cell values, for the cells in context"),) + extra + (
         _OVER,)
@@ -163,7 +182,7 @@ _summary("median", "Median of per-cell values (the middle value; the mean of the
          "middle values for an even count).", "median",
          example='median(distance(cells where type == "PCT" -> nearest cells where type == "macrophage"))')
 _summary("quantile", "The q-quantile of per-cell values.", "quantile",
-         extra=(Param("q", "probability", "quantile level in [0, 1], e.g. 0.9",
+         extra=(Param("q", PROBABILITY, "quantile level in [0, 1], e.g. 0.9",
                       minimum=0.0, maximum=1.0),),
          conventions=("linear interpolation between order statistics (numpy's default, "
                       "R type 7)",),
@@ -186,7 +205,7 @@ _summary("max", "Largest per-cell value.", "max",
 _summary("sum", "Sum of per-cell values.", "sum",
          example='sum(count(cells where type == "macrophage" within 20 um of cells where type == "PCT"))')
 _summary("count", "Number of cells for which a condition holds.", "count", unit=COUNT,
-         kind="bool", example='count(nearest_type(cells -> nearest cells) == "Mesangial.cell")')
+         kind=BOOL, example='count(nearest_type(cells -> nearest cells) == "Mesangial.cell")')
 _summary("fraction", "Fraction of the cells in context for which a condition holds.",
-         "fraction", unit=DIMENSIONLESS, kind="bool",
+         "fraction", unit=DIMENSIONLESS, kind=BOOL,
          example='fraction(nearest_type(cells where type == "Podocyte" -> nearest cells) == "Podocyte")')

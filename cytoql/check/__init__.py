@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cytoql import nodes as n
 from cytoql import plan as p
-from cytoql.catalog.spec import CATALOG
+from cytoql.catalog.spec import AGGREGATES, CATALOG, aggregates_of
 from cytoql.check.base import (Arg, Context, ERR, SPEC_HELP, cells_help, is_numeric,
                                raise_for)
 from cytoql.check.calls import Calls
@@ -47,14 +47,14 @@ class _Checker(Operators, Calls):
                        f"{describe(rtype)}", prog.query.expr.span, "nothing to compute",
                        help=SPEC_HELP.get(type(rtype)))
             rtype = ERR
-        by = self.group_keys(prog.query, rtype)
+        by = self.group_keys(prog.query, rtype, root)
         if any(d.severity == "error" for d in self.diags):
             return None
         return p.Plan(root=root, type=rtype, by=by, text=to_text(prog),
                       defaults=tuple(dict.fromkeys(self.defaults)),
                       conventions=tuple(dict.fromkeys(self.conventions)), spans=self.spans)
 
-    def group_keys(self, query: n.Query, rtype: Type) -> tuple[str, ...]:
+    def group_keys(self, query: n.Query, rtype: Type, root=None) -> tuple[str, ...]:
         keys = []
         for key in query.by:
             if key.id == "fov":
@@ -73,6 +73,12 @@ class _Checker(Operators, Calls):
             self.error("E0307", f"`by` groups summaries, not {describe(rtype)}", query.expr.span,
                        "not a summary", help="summarise first, e.g. `mean(...) by type` or "
                        "`count(...) by fov`")
+        elif any(k != "fov" for k in keys) and root is not None and not all(
+                AGGREGATES[type(a)].groupable for a in aggregates_of(root)):
+            self.error("E0307", "this statistic cannot be grouped by a label column",
+                       query.expr.span, "a statistic of the whole FOV",
+                       help="compute it per set instead, e.g. for `A` and `B` separately "
+                            "with `cells where type == ...`; `by fov` is always possible")
         if len(set(keys)) != len(keys):
             self.error("E0307", "a grouping key is repeated", query.span, "repeated key")
         return tuple(keys)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cytoql import nodes as n
 from cytoql import plan as p
+from cytoql.catalog.kinds import LENGTH_KIND, Arg, constant_value
 from cytoql.catalog.spec import Param
 from cytoql.diagnostics.diagnostic import Diagnostic, Label
 from cytoql.errors import QueryError, QueryNameError, QuerySyntaxError, QueryTypeError
@@ -19,16 +19,6 @@ __all__ = ["ERR", "RADIUS", "SPEC_HELP", "Arg", "CheckerBase", "Context", "cells
            "constant_value", "is_numeric", "raise_for"]
 
 ERR = ErrorT()
-
-
-@dataclass(frozen=True)
-class Arg:
-    """A checked argument: its op (or spec), type, constant value and node."""
-
-    op: object
-    type: Type
-    node: n.Node | None
-    value: object = None
 
 
 @dataclass
@@ -49,23 +39,6 @@ def raise_for(diagnostics: list[Diagnostic], source: Source) -> None:
     cls = {"E01": QuerySyntaxError, "E02": QueryNameError,
            "E03": QueryTypeError}.get(stages.pop(), QueryError) if len(stages) == 1 else QueryError
     raise cls(errors, source)
-
-
-def constant_value(op) -> float | None:
-    """The value of an op built only from constants, else None."""
-    if isinstance(op, p.Const):
-        return op.value
-    if isinstance(op, p.Negative):
-        inner = constant_value(op.operand)
-        return None if inner is None else -inner
-    if isinstance(op, p.Arith):
-        a, b = constant_value(op.left), constant_value(op.right)
-        if a is None or b is None:
-            return None
-        if op.op == "/":
-            return a / b if b else None
-        return {"+": a + b, "-": a - b, "*": a * b}[op.op]
-    return None
 
 
 class CheckerBase:
@@ -90,13 +63,16 @@ class CheckerBase:
         return self.error("E0301", f"expected {expected}, found {describe(found)}", node.span,
                           f"this is {describe(found)}", help=help)
 
+    def cells_help(self, t: Type) -> str | None:
+        return cells_help(t)
+
     def note_span(self, op, span):
         if op is not None and op not in self.spans:
             self.spans[op] = span
         return op
 
 
-RADIUS = Param("radius", "length", "a neighbourhood radius is a length > 0, e.g. `30 um`",
+RADIUS = Param("radius", LENGTH_KIND, "a neighbourhood radius is a length > 0, e.g. `30 um`",
                 minimum=0.0, strict=True)
 
 SPEC_HELP = {

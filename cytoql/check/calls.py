@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from cytoql import nodes as n
 from cytoql import plan as p
-from cytoql.catalog.spec import (CATALOG, KINDS, REQUIRED, Builtin, BuildError, Param,
-                                 builtins, lookup)
-from cytoql.check.base import (Arg, CheckerBase, Context, ERR, RADIUS, cells_help,
-                               constant_value)
+from cytoql.catalog.spec import AGGREGATES, CATALOG, REQUIRED, Builtin, BuildError, builtins, lookup
+from cytoql.check.base import Arg, CheckerBase, Context, ERR, RADIUS
 from cytoql.diagnostics.diagnostic import Suggestion
 from cytoql.diagnostics.suggest import closest
-from cytoql.printer import to_text
 from cytoql.resolve import unknown_function
-from cytoql.source import Span
-from cytoql.types import (CELLS, CellSetT, ErrorT, NearestT, PerCellT, ScalarT, StringT,
-                          WithinT, describe)
-from cytoql.units import LENGTH
+from cytoql.types import CELLS, ErrorT, NearestT, PerCellT, ScalarT, WithinT, describe
 
 __all__ = ["Calls"]
 
@@ -47,6 +41,11 @@ class Calls(CheckerBase):
             arg = args.get(exc.param)
             span = arg.node.span if arg is not None and arg.node is not None else node.span
             return self.error(exc.code, exc.message, span, exc.label, help=exc.help)
+        op = built[0]
+        if type(op) in AGGREGATES and AGGREGATES[type(op)].combine(op) is not entry.combine:
+            raise TypeError(f"catalog bug: {entry.name} declares combine "
+                            f"{entry.combine.name!r} but its operation pools by "
+                            f"{AGGREGATES[type(op)].combine(op).name!r}")
         self.conventions.extend(entry.conventions)
         return built
 
@@ -77,25 +76,20 @@ class Calls(CheckerBase):
                               "no arguments",
                               notes=[f"`{b.signature()}`" for b in overloads])
         first = node.args[0]
-        if isinstance(first, n.Within):
-            kind, checked = "within", None
-        elif isinstance(first, n.Nearest):
-            kind, checked = "nearest", None
-        else:
+        checked, t = None, None
+        if any(b.params[0].kind.expression for b in overloads) and not isinstance(
+                first, (n.Within, n.Nearest, n.Range)):
             checked = self.expr(first, ctx)
             t = checked[1]
             if isinstance(t, ErrorT):
                 return None, None
-            kind = ("cells" if isinstance(t, CellSetT) else
-                    "bool" if isinstance(t, PerCellT) and t.kind == "bool" else
-                    "number" if isinstance(t, PerCellT) and t.kind == "number" else None)
         for entry in overloads:
-            if entry.params[0].kind == kind:
-                return entry, checked
-        found = describe(checked[1]) if checked else KINDS[kind]
+            if entry.params[0].kind.matches(first, t):
+                return entry, checked if entry.params[0].kind.expression else None
+        found = describe(t) if t is not None else "this argument"
         return self.error("E0301", f"`{node.func.id}` does not take {found}", first.span,
                           "no signature takes this",
-                          notes=[f"`{b.signature()}`: first argument {KINDS[b.params[0].kind]}"
+                          notes=[f"`{b.signature()}`: first argument {b.params[0].kind.words}"
                                  for b in overloads])
 
     def bind(self, node: n.Call, entry: Builtin, ctx, first) -> dict | None:
@@ -143,7 +137,7 @@ class Calls(CheckerBase):
             if param.name not in given:
                 if param.default is REQUIRED:
                     self.error("E0302", f"`{entry.name}` needs `{param.name}` "
-                               f"({KINDS[param.kind]})", node.span, f"`{param.name}` missing",
+                               f"({param.kind.words})", node.span, f"`{param.name}` missing",
                                notes=(f"`{entry.signature()}`",))
                     ok = False
                 elif param.default == "context":
@@ -152,7 +146,8 @@ class Calls(CheckerBase):
                     args[param.name] = Arg(p.AllCells(), CELLS, None)
                 else:
                     args[param.name] = Arg(None, ScalarT(bare=True), None, param.default)
-                    self.defaults.append(f"{entry.name}: {param.name} = {param.default!r}")
+                    self.defaults.append(f"{entry.name}: {param.name} = "
+                                         f"{param.kind.show_default(param.default)}")
                 continue
             arg_node, checked = given[param.name]
             arg = self.argument(entry, param, arg_node, ctx, checked)
@@ -162,87 +157,12 @@ class Calls(CheckerBase):
                 args[param.name] = arg
         return args if ok else None
 
-    def argument(self, entry, param: Param, node, ctx, checked) -> Arg | None:
-        kind = param.kind
-        if kind == "within":
-            if not isinstance(node, n.Within):
-                self.loose(node, ctx)
-                self.error("E0301", f"`{entry.name}` needs {KINDS[kind]}", node.span,
-                           "not a neighbourhood", help="write e.g. `B within 30 um`")
-                return None
-            return self.within(node, ctx)
-        if kind == "nearest":
-            if not isinstance(node, n.Nearest):
-                self.loose(node, ctx)
-                self.error("E0301", f"`{entry.name}` needs {KINDS[kind]}", node.span,
-                           "not a pairing", help="write e.g. `A -> nearest B`")
-                return None
-            return self.nearest(node, ctx)
-        op, t = checked if checked is not None else self.expr(node, ctx)
-        if isinstance(t, ErrorT):
-            return None
-        if kind == "cells":
-            if not isinstance(t, CellSetT):
-                self.mismatch(node, "a cell set", t, help=cells_help(t))
-                return None
-            return Arg(op, t, node)
-        if kind in ("number", "bool"):
-            want = "per-cell numbers" if kind == "number" else "per-cell true/false values"
-            if not isinstance(t, PerCellT) or t.kind != kind:
-                hint = None
-                if isinstance(t, CellSetT):
-                    hint = ("a cell set has no values: summarise per-cell values, e.g. "
-                            "`mean(distance(A -> nearest B))`, or count cells with `count(A)`")
-                self.mismatch(node, want, t, help=hint)
-                return None
-            return Arg(op, t, node)
-        if kind == "string":
-            if not isinstance(t, StringT):
-                self.mismatch(node, "a string", t)
-                return None
-            return Arg(None, t, node, t.value)
-        return self.constant(param, node, op, t)
-
-    def constant(self, param: Param, node, op, t) -> Arg | None:
-        """A length, integer or probability known at compile time, range-checked."""
-        if isinstance(t, ErrorT):
-            return None
-        value = constant_value(op) if isinstance(t, ScalarT) else None
-        if param.kind == "length":
-            if isinstance(t, ScalarT) and t.bare and value is not None:
-                fix = Suggestion(Span(node.span.end, node.span.end), " um", True)
-                self.error("E0303", f"`{param.name}` needs a length, got a bare number",
-                           node.span, "no unit", help=f"write `{to_text(node)} um` (or `mm`)",
-                           suggestions=(fix,))
-                return None
-            if not isinstance(t, ScalarT) or t.dim != LENGTH or value is None:
-                self.error("E0304" if isinstance(t, ScalarT) and t.dim != LENGTH else "E0301",
-                           f"`{param.name}` needs a constant length, got {describe(t)}",
-                           node.span, "not a length", help="write e.g. `30 um`")
-                return None
-        else:
-            whole = param.kind == "integer"
-            if not isinstance(t, ScalarT) or not t.bare or value is None or (
-                    whole and not float(value).is_integer()):
-                self.error("E0301", f"`{param.name}` needs {KINDS[param.kind]}, got "
-                           f"{describe(t)}", node.span, "not a plain number")
-                return None
-            value = int(value) if whole else float(value)
-        low, high = param.minimum, param.maximum
-        if (low is not None and (value <= low if param.strict else value < low)) or (
-                high is not None and value > high):
-            bound = (f"> {low:g}" if param.strict else f">= {low:g}") if low is not None else ""
-            if high is not None:
-                bound = f"in [{low:g}, {high:g}]"
-            shown = to_text(node)
-            self.error("E0305", f"`{param.name}` must be {bound}, got {shown}", node.span,
-                       "out of range", help=param.doc)
-            return None
-        return Arg(None, t, node, value)
+    def argument(self, entry, param, node, ctx, checked) -> Arg | None:
+        return param.kind.check(self, entry, param, node, ctx, checked)
 
     def within(self, node: n.Within, ctx) -> Arg | None:
         to, tt = self.cells(node.target, ctx)
-        radius = self.constant(RADIUS, node.radius, *self.expr(node.radius, ctx))
+        radius = RADIUS.kind.check(self, None, RADIUS, node.radius, ctx, None)
         around, at = (ctx, CELLS) if node.around is None else self.cells(node.around, ctx)
         if isinstance(tt, ErrorT) or isinstance(at, ErrorT) or radius is None:
             return None

@@ -151,20 +151,25 @@ def test_results_do_not_depend_on_evaluation_order_or_repeats(line):
 
 def test_random_streams_derive_from_seed_fov_and_feature_only(line):
     from cytoql.api import compile, schema_of
+    import dataclasses
+
     from cytoql.data import Sample
+    from cytoql.data.fov import fov_data
     from cytoql.evaluate import FovEvaluator
     from cytoql.source import Source
 
     sample = Sample.from_anndata(line)
     plan = compile("count(cells)", schema_of(sample))
-    fov = sample.fovs[0]
+    data = fov_data(sample, sample.fovs[0], plan.needs())
 
-    def draw(seed, feature):
-        ev = FovEvaluator(plan, sample, fov, seed, Source("count(cells)"))
+    def draw(seed, feature, fov=data):
+        ev = FovEvaluator(plan, fov, seed, Source("count(cells)"))
         return ev.rng(feature).random(3).tolist()
 
     assert draw(1, "k") == draw(1, "k")
     assert draw(1, "k") != draw(2, "k") and draw(1, "k") != draw(1, "other")
+    assert draw(1, "k") != draw(1, "k", dataclasses.replace(data, sample="s2"))
+    assert draw(1, "k") != draw(1, "k", dataclasses.replace(data, name="other"))
 
 
 def test_by_option_groups_like_the_by_clause(line):
