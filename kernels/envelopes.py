@@ -13,7 +13,7 @@ import numpy as np
 
 from ._validate import as_int, as_option, as_window
 
-__all__ = ["Envelope", "csr_envelope", "simulate_csr"]
+__all__ = ["Envelope", "csr_envelope", "envelope", "simulate_csr"]
 
 
 @dataclass(frozen=True)
@@ -133,13 +133,9 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
     >>> bool(np.all((env.lo <= env.mean) & (env.mean <= env.hi)))
     True
     """
-    as_option(kind, ("pointwise", "global"), "kind")
+    kind = as_option(kind, ("pointwise", "global"), "kind")
     nsim = as_int(nsim, "nsim", 1)
-    nrank = as_int(nrank, "nrank", 1)
-    limit = nsim // 2 if kind == "pointwise" else nsim
-    if nrank > limit:
-        raise ValueError(f"nrank must be <= {limit} for a {kind} envelope of "
-                         f"{nsim} simulations, got {nrank}")
+    _check_nrank(nrank, nsim, kind)
     window = as_window(window)
     n = as_int(n, "n", 0)
     _check_rng(rng)
@@ -156,9 +152,42 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
                              f"{sims.shape[1]} before")
         sims[s] = curve
 
+    return envelope(sims, nrank=nrank, kind=kind, observed=observed, reference=reference)
+
+
+def envelope(sims, *, nrank=1, kind="pointwise", observed=None, reference=None, test="mad"):
+    """Envelope and global test of simulated curves (however they were simulated).
+
+    Parameters
+    ----------
+    sims : ndarray of shape (nsim, m)
+        One simulated curve per row (NaN where undefined).
+    nrank, kind, observed, reference
+        As for :func:`csr_envelope`.
+    test : {"mad", "dclf"}
+        Global test statistic: maximum absolute deviation from the centre, or the
+        Diggle–Cressie–Loosmore–Ford sum of squared deviations over r.
+
+    Returns
+    -------
+    Envelope
+
+    Notes
+    -----
+    Radii where any simulation is undefined are left out of the test and have NaN
+    envelopes. The p-value is ``(1 + #{T_sim >= T_obs}) / (nsim + 1)``.
+    """
+    sims = np.asarray(sims, dtype=np.float64)
+    if sims.ndim != 2 or sims.shape[0] < 1:
+        raise ValueError(f"sims must have shape (nsim >= 1, m), got {sims.shape}")
+    kind = as_option(kind, ("pointwise", "global"), "kind")
+    test = as_option(test, ("mad", "dclf"), "test")
+    nsim = sims.shape[0]
+    nrank = _check_nrank(nrank, nsim, kind)
     defined = np.isfinite(sims).all(axis=0)
     mean = np.where(defined, sims.mean(axis=0), np.nan)
     centre = mean if reference is None else _curve(reference, sims.shape[1], "reference")
+    deviation = _max_abs_deviation if test == "mad" else _squared_deviation
     p_value = None
     if kind == "pointwise":
         ordered = np.sort(sims, axis=0)
@@ -170,16 +199,29 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
         if observed is not None:
             observed = _curve(observed, sims.shape[1], "observed")
             usable &= np.isfinite(observed)
-        dev = _max_abs_deviation(sims[:, usable], centre[usable])
+        dev = deviation(sims[:, usable], centre[usable])
         if kind == "global":
-            bound = np.sort(dev)[nsim - nrank]
+            bound = np.sort(_max_abs_deviation(sims[:, usable], centre[usable]))[nsim - nrank]
             lo = np.where(defined, centre - bound, np.nan)
             hi = np.where(defined, centre + bound, np.nan)
             alpha = nrank / (nsim + 1)
         if observed is not None:
-            d_obs = _max_abs_deviation(observed[None, usable], centre[usable])[0]
+            d_obs = deviation(observed[None, usable], centre[usable])[0]
             p_value = float((1 + np.count_nonzero(dev >= d_obs)) / (nsim + 1))
     return Envelope(lo=lo, hi=hi, mean=mean, sims=sims, alpha=alpha, p_value=p_value)
+
+
+def _check_nrank(nrank, nsim, kind):
+    nrank = as_int(nrank, "nrank", 1)
+    limit = nsim // 2 if kind == "pointwise" else nsim
+    if nrank > limit:
+        raise ValueError(f"nrank must be <= {limit} for a {kind} envelope of "
+                         f"{nsim} simulations, got {nrank}")
+    return nrank
+
+
+def _squared_deviation(curves, centre):
+    return ((curves - centre) ** 2).sum(axis=1)
 
 
 def _max_abs_deviation(curves, centre):

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-__all__ = ["csr_envelope", "simulate_csr"]
+__all__ = ["csr_envelope", "envelope", "simulate_csr"]
 
 
 def simulate_csr(n, window, rng):
@@ -22,6 +22,14 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
     """Reference envelope: one sorted list per radius, one deviation per simulation."""
     sims = [list(np.asarray(statistic(simulate_csr(n, window, rng)), dtype=float))
             for _ in range(nsim)]
+    return envelope(sims, nrank=nrank, kind=kind, observed=observed, reference=reference)
+
+
+def envelope(sims, *, nrank=1, kind="pointwise", observed=None, reference=None, test="mad"):
+    """Reference envelope of given simulated curves: one sorted list per radius, one
+    deviation (max |d| or sum d^2) per simulation."""
+    sims = [list(map(float, s)) for s in sims]
+    nsim = len(sims)
     m = len(sims[0])
     defined = [all(np.isfinite(s[t]) for s in sims) for t in range(m)]
     mean = [sum(s[t] for s in sims) / nsim if defined[t] else np.nan for t in range(m)]
@@ -29,10 +37,16 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
     usable = [defined[t] and np.isfinite(centre[t])
               and (observed is None or np.isfinite(observed[t])) for t in range(m)]
 
-    def deviation(curve):
+    def max_deviation(curve):
         return max([abs(curve[t] - centre[t]) for t in range(m) if usable[t]], default=0.0)
 
+    def deviation(curve):
+        if test == "mad":
+            return max_deviation(curve)
+        return sum((curve[t] - centre[t]) ** 2 for t in range(m) if usable[t])
+
     devs = [deviation(s) for s in sims]
+    max_devs = [max_deviation(s) for s in sims]
     lo, hi = [], []
     for t in range(m):
         if not defined[t]:
@@ -43,7 +57,7 @@ def csr_envelope(statistic, n, window, nsim, rng, *, nrank=1, kind="pointwise",
             lo.append(column[nrank - 1])
             hi.append(column[-nrank])
         else:
-            bound = sorted(devs, reverse=True)[nrank - 1]
+            bound = sorted(max_devs, reverse=True)[nrank - 1]
             lo.append(centre[t] - bound)
             hi.append(centre[t] + bound)
     p_value = None

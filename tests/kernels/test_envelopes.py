@@ -142,3 +142,40 @@ def test_bad_arguments_are_rejected():
         envelopes.csr_envelope(_cheap_curve, 5, WINDOW, 0, rng)
     with pytest.raises(ValueError, match=r"observed must have shape \(4,\)"):
         envelopes.csr_envelope(_cheap_curve, 5, WINDOW, 5, rng, observed=[1.0])
+
+
+def test_dclf_test_by_hand():
+    # centre = mean = (1, 1); squared deviations: sims 0, 2, 8; observed (3, 3): 8
+    sims = np.array([[1.0, 1.0], [0.0, 2.0], [3.0, -1.0]])
+    sims[2] = [3.0, 1.0]  # deviation 4; mean becomes (4/3, 4/3)
+    env = envelopes.envelope(sims, observed=np.array([1.0, 1.0]), reference=np.ones(2),
+                             test="dclf")
+    # deviations from the reference (1, 1): 0, 2, 4; observed 0 -> all three >= 0
+    assert env.p_value == pytest.approx((1 + 3) / 4)
+    env = envelopes.envelope(sims, observed=np.array([3.0, 3.0]), reference=np.ones(2),
+                             test="dclf")
+    assert env.p_value == pytest.approx(1 / 4)
+
+
+@given(nsim=st.integers(1, 12), m=st.integers(1, 5), seed=st.integers(0, 2**16),
+       kind=st.sampled_from(["pointwise", "global"]), test=st.sampled_from(["mad", "dclf"]),
+       with_nan=st.booleans(), data=st.data())
+def test_envelope_of_given_simulations_matches_reference(nsim, m, seed, kind, test,
+                                                         with_nan, data):
+    rng = np.random.default_rng(seed)
+    sims = rng.normal(size=(nsim, m))
+    if with_nan:
+        sims[0, 0] = np.nan
+    observed = rng.normal(size=m)
+    limit = max(nsim // 2 if kind == "pointwise" else nsim, 1)
+    nrank = data.draw(st.integers(1, limit))
+    if kind == "pointwise" and nsim // 2 < 1:
+        with pytest.raises(ValueError, match="nrank must be <= 0"):
+            envelopes.envelope(sims, nrank=nrank, kind=kind)
+        return
+    got = envelopes.envelope(sims, nrank=nrank, kind=kind, observed=observed, test=test)
+    want = ref.envelope(sims, nrank=nrank, kind=kind, observed=observed, test=test)
+    for name in ("lo", "hi", "mean"):
+        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-12,
+                                   equal_nan=True, err_msg=name)
+    assert got.p_value == pytest.approx(want.p_value)
