@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from cytoql import nodes as n
 from cytoql import plan as p
 from cytoql.diagnostics.diagnostic import Suggestion
-from cytoql.diagnostics.suggest import closest, quote_list
+from cytoql.diagnostics.suggest import closest
 from cytoql.printer import to_text
 from cytoql.source import Span
 from cytoql.types import (CellSetT, CurveT, ErrorT, PerCellT, RangeT, ScalarT, StringT, Type,
@@ -31,6 +31,8 @@ __all__ = ["BOOL", "CELLS", "CURVE", "INTEGER", "LENGTH_KIND", "LENGTHS", "MAX_L
 MAX_LENGTH_UM = 1e6
 #: The most radii a range may have (a curve over more points is a typo of the step).
 MAX_RANGE_POINTS = 10_000
+#: Whole numbers beyond 2^53 are not exact in float64, the type literals are read as.
+_MAX_WHOLE = 2 ** 53
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class Kind:
         raise NotImplementedError
 
     def show_default(self, value) -> str:
-        return repr(value)
+        return "none" if value is None else repr(value)
 
 
 class _Cells(Kind):
@@ -105,7 +107,8 @@ class _Cells(Kind):
         return Arg(op, t, node)
 
     def show_default(self, value):
-        return {"context": "cells in context", "cells": "cells"}.get(value, repr(value))
+        return {"context": "cells in context", "cells": "cells", None: "none"}.get(
+            value, repr(value))
 
 
 class _Values(Kind):
@@ -237,6 +240,10 @@ class _Constant(Kind):
                     "out of range", help=param.doc)
             return None
         if self.whole:
+            if abs(value) > _MAX_WHOLE:
+                c.error("E0305", f"`{param.name}` must be at most {_MAX_WHOLE}, got {shown}",
+                        node.span, "too large", help=param.doc)
+                return None
             value = int(value)
         if not _in_bounds(param, value):
             c.error("E0305", f"`{param.name}` must be {_bound_text(param)}, got {shown}",
@@ -353,7 +360,7 @@ class Option(Kind):
         self.choices = tuple(choices)
         self.aliases = dict(aliases or {})
         self.name = " | ".join(self.choices)
-        self.words = "one of " + quote_list(self.choices, "`")
+        self.words = "one of " + ", ".join(f"`{c}`" for c in self.choices)
 
     def resolve(self, word: str) -> str | None:
         if word in self.choices:

@@ -196,7 +196,7 @@ def _load() -> dict[str, int]:
         import cytoql.catalog as package
 
         for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-            if info.name in ("spec", "kinds"):
+            if info.name in ("spec", "kinds") or info.name.startswith("_"):
                 continue
             module = importlib.import_module(f"cytoql.catalog.{info.name}")
             name, order = module.CATEGORY

@@ -144,6 +144,8 @@ class Calls(CheckerBase):
                     args[param.name] = Arg(ctx, CELLS, None)
                 elif param.default == "cells":
                     args[param.name] = Arg(p.AllCells(), CELLS, None)
+                elif param.default is None:  # an optional argument left out
+                    args[param.name] = Arg(None, None, None, None)
                 else:
                     args[param.name] = Arg(None, ScalarT(bare=True), None, param.default)
                     self.defaults.append(f"{entry.name}: {param.name} = "

@@ -57,7 +57,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
     Code("E0202", "unknown function",
          "The called name is not a CytoQL built-in; the message lists close names. "
          "`docs/reference.md` lists all built-ins.",
-         "Kest(cells)", "count(cells)"),
+         "Kinhom(cells)", "ripley_k(cells, r = 30 um)"),
     Code("E0203", "unknown category",
          "A string compared to a label column (such as the cell type) is not one of its "
          "values. Matching ignores nothing: use the spelling the data uses.",
@@ -138,6 +138,12 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "without neighbours; summaries skip them and say how many.",
          "mean(local_fraction(cells where type == \"PCT\" within 5 um))",
          "mean(local_fraction(cells where type == \"PCT\" within 50 um))"),
+    Code("W0503", "beyond the estimator's range",
+         "An edge-corrected statistic is undefined at radii the window cannot support "
+         "(translation: r at least the shorter side of the window; isotropic: half its "
+         "diagonal); the values there are NaN, never extrapolated.",
+         "ripley_k(cells, r = 0 um .. 2000 um by 500 um)",
+         "ripley_k(cells, r = 0 um .. 200 um by 50 um)"),
 ]}
 
 
