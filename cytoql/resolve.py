@@ -17,7 +17,7 @@ __all__ = ["FUNCTION_HABITS", "RESERVED", "Schema", "unknown_category", "unknown
            "unknown_function", "unknown_gene", "unknown_name", "unknown_unit"]
 
 #: Names with a fixed meaning: all cells, and the cell-type label of a cell.
-RESERVED = ("cells", "type")
+RESERVED = ("cells", "type", "pi")
 
 #: Function names from spatstat, SQL, pandas and R, mapped to the CytoQL built-in.
 FUNCTION_HABITS = {

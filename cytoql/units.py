@@ -35,7 +35,10 @@ class Dim:
         """In words: ``length``, ``area``, ``count``, ``density``, or the exponents."""
         if self in _DIM_NAMES:
             return _DIM_NAMES[self]
-        return f"µm^{self.length}·cells^{self.cells}·rad^{self.angle}"
+        parts = [(symbol, power) for symbol, power in
+                 (("µm", self.length), ("cells", self.cells), ("rad", self.angle)) if power]
+        return "·".join(symbol if power == 1 else f"{symbol}^{power}"
+                        for symbol, power in parts)
 
     def article(self) -> str:
         """``a length``, ``an area``, ``a dimensionless number``."""

@@ -23,7 +23,7 @@ from cytoql.types import (CellSetT, CurveT, ErrorT, PerCellT, RangeT, ScalarT, S
 from cytoql.units import LENGTH
 
 __all__ = ["BOOL", "CELLS", "CURVE", "INTEGER", "LENGTH_KIND", "LENGTHS", "MAX_LENGTH_UM",
-           "MAX_RANGE_POINTS", "NEAREST", "NUMBER", "PROBABILITY", "STRING", "VALUES", "WITHIN",
+           "MAX_RANGE_POINTS", "NEAREST", "NUMBER", "NUMERIC", "PROBABILITY", "STRING", "VALUES", "WITHIN",
            "Arg", "Kind", "Option", "constant_value"]
 
 #: The largest length a query may state (1 m): beyond it a radius is a typo, and
@@ -135,6 +135,25 @@ class _Values(Kind):
             elif isinstance(t, ScalarT) and self.kind == "number":
                 hint = "this is already one number per FOV: use it directly"
             c.mismatch(node, self.words.split(" (")[0], t, help=hint)
+            return None
+        return Arg(op, t, node)
+
+
+class _Numeric(Kind):
+    """A number per FOV or per cell: the operand of the maths functions."""
+
+    name, words = "numeric", "a number (one per FOV, or per-cell numbers)"
+
+    def matches(self, node, t):
+        return (isinstance(t, ScalarT) and not t.boolean) or (
+            isinstance(t, PerCellT) and t.kind == "number")
+
+    def check(self, c, entry, param, node, ctx, checked):
+        op, t = checked if checked is not None else c.expr(node, ctx)
+        if isinstance(t, ErrorT):
+            return None
+        if not self.matches(node, t):
+            c.mismatch(node, "a number", t)
             return None
         return Arg(op, t, node)
 
@@ -399,6 +418,7 @@ class Option(Kind):
 
 CELLS = _Cells()
 VALUES = _Values("number")
+NUMERIC = _Numeric()
 BOOL = _Values("bool")
 WITHIN = _Within()
 NEAREST = _Nearest()
@@ -411,5 +431,5 @@ PROBABILITY = _Constant("probability", "a number in [0, 1] without unit")
 NUMBER = _Constant("constant", "a plain number without unit")
 
 #: The fixed kinds, for the reference page.
-KINDS = (CELLS, VALUES, BOOL, WITHIN, NEAREST, STRING, CURVE, LENGTH_KIND, LENGTHS, INTEGER,
+KINDS = (CELLS, VALUES, NUMERIC, BOOL, WITHIN, NEAREST, STRING, CURVE, LENGTH_KIND, LENGTHS, INTEGER,
          PROBABILITY, NUMBER)

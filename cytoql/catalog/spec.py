@@ -21,7 +21,7 @@ import numpy as np
 
 from cytoql.catalog.kinds import Kind
 
-__all__ = ["ADDITIVE", "AGGREGATES", "CATALOG", "EVALUATORS", "GATHER", "NOT_POOLED",
+__all__ = ["ADDITIVE", "AGGREGATES", "CATALOG", "ELEMENTWISE", "EVALUATORS", "GATHER", "NOT_POOLED",
            "PER_CELL", "RATIO_OF_SUMS", "REQUIRED", "Aggregate", "BuildError", "Builtin",
            "Combine", "Param", "aggregate", "aggregates_of", "builtins", "categories", "evaluator", "lookup", "register"]
 
@@ -56,6 +56,9 @@ GATHER = Combine("gather", "the per-cell values of all FOVs are gathered, then s
                  "(exact for medians and quantiles)", how="concatenate")
 PER_CELL = Combine("per cell", "one value per cell; FOVs concatenate (cells in different "
                    "FOVs are never neighbours)", how="concatenate")
+ELEMENTWISE = Combine("elementwise", "applied to each per-cell value, and to per-FOV "
+                      "values after their own pooling (the pooled argument, transformed)",
+                      how="none")
 NOT_POOLED = Combine("not pooled", "a per-FOV statistic with no exact pooled value: the "
                      "pooled value is NaN (compare FOVs, or pool its inputs)", how="none")
 

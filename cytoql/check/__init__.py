@@ -9,6 +9,8 @@ across different sets.
 
 from __future__ import annotations
 
+import math
+
 from cytoql import nodes as n
 from cytoql import plan as p
 from cytoql.catalog.spec import AGGREGATES, CATALOG, aggregates_of
@@ -184,6 +186,8 @@ class _Checker(Operators, Calls):
             return self.lets[name]
         if name == "cells":
             return p.AllCells(), CELLS
+        if name == "pi":
+            return p.Const(math.pi), ScalarT(DIMENSIONLESS, bare=True)
         if name == "type":
             if schema.type_key is None:
                 return self.error("E0402", "this data has no cell-type column", node.span,
