@@ -16,6 +16,7 @@ import numpy as np
 
 from cytoql.check import check
 from cytoql.data import Sample
+from cytoql.data.cache import sample_of
 from cytoql.data.fov import fov_data
 from cytoql.errors import (AssumptionWarning, CytoQLError, EmptySelectionWarning,
                            InternalError)
@@ -53,7 +54,18 @@ def _schema(sample: Sample) -> Schema:
 
 def fingerprint(sample: Sample) -> str:
     """A short hash of what a query reads: cell names, positions (µm), cell-type labels
-    and FOV membership. Equal data gives an equal fingerprint on any machine."""
+    and FOV membership. Equal data gives an equal fingerprint on any machine.
+
+    Computed once per sample, and only when a result's fingerprint is read."""
+    if sample not in _FINGERPRINTS:
+        _FINGERPRINTS[sample] = _fingerprint(sample)
+    return _FINGERPRINTS[sample]
+
+
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _fingerprint(sample: Sample) -> str:
     digest = hashlib.sha256()
     digest.update("\0".join(sample.obs_names).encode())
     digest.update(np.ascontiguousarray(sample.xy, dtype="<f8").tobytes())
@@ -70,7 +82,7 @@ def schema_of(adata_or_sample, **options) -> Schema:
     """The :class:`~cytoql.resolve.Schema` of an AnnData (``options`` as in :func:`query`)
     or of a :class:`~cytoql.data.Sample`."""
     sample = adata_or_sample if isinstance(adata_or_sample, Sample) else \
-        Sample.from_anndata(adata_or_sample, **options)
+        sample_of(adata_or_sample, **options)
     return _schema(sample)
 
 
@@ -182,7 +194,7 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
     >>> result.per_fov.to_dict(), result.pool(), result.unit
     ({'18': 108.0, '23': 119.0}, 227.0, 'cells')
     """
-    sample = adata if isinstance(adata, Sample) else Sample.from_anndata(
+    sample = adata if isinstance(adata, Sample) else sample_of(
         adata, type_key=type_key, fov_key=fov_key, spatial_key=spatial_key, unit=unit,
         um_per_unit=um_per_unit, windows=windows)
     source = Source(text)
@@ -196,7 +208,7 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
         found = [w for o in outputs for w in o.warnings]
         return build_result(plan, outputs, sample, assumptions=sample.assumptions,
                             warnings=found, source=source, pool=pool,
-                            fingerprint=fingerprint(sample))
+                            fingerprint=lambda: fingerprint(sample))
 
     result = _guard(run)
     for warning in result.warnings:

@@ -230,7 +230,12 @@ def _gene_values(op, ev):
 
 @evaluator(p.InLabels)
 def _in_labels(op, ev):
-    return np.isin(ev.value(op.values), np.asarray(op.codes, dtype=np.int64))
+    values = ev.value(op.values)
+    if len(op.codes) == 1:
+        return values == op.codes[0]
+    table = np.zeros(max(op.codes) + 2, dtype=bool)  # the last slot: missing (-1)
+    table[list(op.codes)] = True
+    return table[np.where((values >= 0) & (values < len(table) - 1), values, -1)]
 
 
 @evaluator(p.SameLabel)

@@ -66,7 +66,7 @@ class Sample:
     """Spatial view of an AnnData; build it with :meth:`from_anndata`."""
 
     def __init__(self, adata, *, xy, scale, fovs, type_key, type_codes, cell_types,
-                 polygon_array, assumptions, sample_key):
+                 assumptions, sample_key):
         self._adata = adata
         self.xy = _read_only(xy)
         self.scale: Scale = scale
@@ -74,7 +74,6 @@ class Sample:
         self.type_key: str | None = type_key
         self._type_codes = None if type_codes is None else _read_only(type_codes)
         self.cell_types: list[str] = cell_types
-        self.polygon_array = None if polygon_array is None else _read_only(polygon_array)
         self.assumptions: tuple[str, ...] = tuple(assumptions)
         self.sample_key = sample_key
 
@@ -112,9 +111,9 @@ class Sample:
             label / FOV / sample column (lists what exists), duplicate obs names, unknown
             unit, malformed windows or outlines, cells outside their FOV's window.
         """
-        obs_names = np.asarray(adata.obs_names).astype(str)
-        if not adata.obs_names.is_unique:
-            dup = pd.Index(obs_names)[pd.Index(obs_names).duplicated()].unique()
+        obs_names = adata.obs_names
+        if not obs_names.is_unique:
+            dup = obs_names[obs_names.duplicated()].unique()
             raise DataError(f"obs names are not unique ({len(dup)} repeated, e.g. "
                             f"{quote_list(dup[:3])}); call adata.obs_names_make_unique() first")
 
@@ -131,14 +130,8 @@ class Sample:
         fovs, window_notes = _split_fovs(adata, xy, scale, fov_groups, sample_groups, windows)
         assumptions.extend(window_notes)
 
-        polygon_array = None
-        if keys.POLYGONS in adata.obsm:
-            stored = validate_polygon_array(adata.obsm[keys.POLYGONS], xy / scale.um_per_unit,
-                                            obs_names)
-            polygon_array = stored * scale.um_per_unit
         return cls(adata, xy=xy, scale=scale, fovs=fovs, type_key=type_key,
-                   type_codes=type_codes, cell_types=cell_types,
-                   polygon_array=polygon_array, assumptions=assumptions,
+                   type_codes=type_codes, cell_types=cell_types, assumptions=assumptions,
                    sample_key=sample_key)
 
     # ------------------------------------------------------------------ cells
@@ -241,7 +234,24 @@ class Sample:
     # ------------------------------------------------------------------ outlines
     @property
     def has_polygons(self) -> bool:
-        return self.polygon_array is not None
+        return keys.POLYGONS in self._adata.obsm
+
+    @cached_property
+    def polygon_array(self) -> np.ndarray | None:
+        """NaN-padded outlines in µm, validated on first use (a query that reads no
+        outline never pays for their check); None without outlines.
+
+        Raises
+        ------
+        DataError
+            Malformed outlines, or outlines that do not contain their cell's position.
+        """
+        if not self.has_polygons:
+            return None
+        scale = self.scale.um_per_unit
+        stored = validate_polygon_array(self._adata.obsm[keys.POLYGONS], self.xy / scale,
+                                        self._adata.obs_names)
+        return _read_only(stored * scale)
 
     def polygons(self) -> list:
         """Cell outlines in µm as shapely Polygons (None where a cell has none)."""

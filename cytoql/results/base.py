@@ -75,7 +75,8 @@ class Result:
     defaults, conventions, assumptions : tuple of str
     warnings : tuple of Diagnostic
     fingerprint : str
-        Hash of the data the query read (:func:`cytoql.api.fingerprint`).
+        Hash of the data the query read (:func:`cytoql.api.fingerprint`), computed when
+        first read.
     plan : Plan
     """
 
@@ -83,7 +84,7 @@ class Result:
 
     def __init__(self, *, plan, unit, assumptions, warnings, source, fingerprint):
         self.plan = plan
-        self.fingerprint = fingerprint
+        self._fingerprint = fingerprint
         self.query = plan.text
         self.unit = unit
         self.defaults = plan.defaults
@@ -91,6 +92,12 @@ class Result:
         self.assumptions = tuple(assumptions)
         self.warnings = tuple(warnings)
         self._source = source
+
+    @property
+    def fingerprint(self) -> str:
+        if callable(self._fingerprint):
+            self._fingerprint = self._fingerprint()
+        return self._fingerprint
 
     def explain(self) -> str:
         """Plan, defaults, conventions, assumptions and warnings as text."""
