@@ -34,7 +34,7 @@ __all__ = ["MAX_DEPTH", "MAX_QUERY_CHARS", "grammar_text", "parse"]
 #: Longest query text accepted, in characters (E0108). Real queries are well under a
 #: thousand characters; every text under the limit parses and checks in well under a
 #: second (docs/limits.md).
-MAX_QUERY_CHARS = 20_000
+MAX_QUERY_CHARS = 10_000
 
 #: Deepest nesting accepted (E0109), in brackets and in expression levels. Later stages
 #: recurse over the tree with a few frames a level, so 64 levels stay far inside

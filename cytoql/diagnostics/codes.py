@@ -51,7 +51,7 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "which comes last.",
          'let P = cells where type == "PCT"', 'let P = cells where type == "PCT"\ncount(P)'),
     Code("E0108", "query too long",
-         "A query text has at most 20,000 characters (`cytoql.parse.MAX_QUERY_CHARS`), "
+         "A query text has at most 10,000 characters (`cytoql.parse.MAX_QUERY_CHARS`), "
          "which keeps every accepted text compiling in well under a second. Real queries "
          "are far shorter; a text this long is usually a generated list of values, which "
          "belongs in an obs column (docs/limits.md).",

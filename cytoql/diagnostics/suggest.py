@@ -102,7 +102,7 @@ def quote_list(names: Iterable[str], limit: int = 8) -> str:
 
 def shorten(name: str, limit: int = MAX_SUGGEST_CHARS) -> str:
     """``name``, or its first characters and its length when longer than ``limit``, so
-    that a message about a 20,000-character name stays one line."""
+    that a message about a 10,000-character name stays one line."""
     if len(name) <= limit:
         return name
     return f"{name[:limit]}… ({len(name):,} characters)"

@@ -18,14 +18,14 @@ from cytoql.source import Source, Span
 
 # Flat chains far past Python's recursion limit (1000 frames), inside MAX_QUERY_CHARS.
 FLAT = {
-    "or": "count(cells where " + " or ".join(["x"] * 3000) + ")",
-    "and not": "count(cells where " + " and ".join(["not x"] * 1500) + ")",
-    "plus": "mean(" + " + ".join(["x"] * 4000) + ")",
-    "times and minus": "mean(" + " - ".join(["2 * x / 3"] * 1500) + ")",
-    "where": "count(cells" + " where x" * 2000 + ")",
-    "union": "count(cells" + " union c" * 2000 + ")",
+    "or": "count(cells where " + " or ".join(["x"] * 1900) + ")",
+    "and not": "count(cells where " + " and ".join(["not x"] * 950) + ")",
+    "plus": "mean(" + "+".join(["x"] * 2400) + ")",  # printed with spaces: 9,600 chars
+    "times and minus": "mean(" + " - ".join(["2 * x / 3"] * 800) + ")",
+    "where": "count(cells" + " where x" * 1200 + ")",
+    "union": "count(cells" + " union c" * 1200 + ")",
     "lets": "let A0 = cells\n" + "\n".join(f"let A{i} = A{i - 1} where x"
-                                           for i in range(1, 700)) + "\ncount(A699)",
+                                           for i in range(1, 400)) + "\ncount(A399)",
 }
 
 
@@ -100,7 +100,7 @@ def test_the_caret_is_on_the_first_opening_past_the_limit():
 
 
 def test_brackets_are_counted_before_the_parser_runs():
-    text = "mean(" + "(" * 5_000 + "x" + ")" * 5_000 + ")"
+    text = "mean(" + "(" * 4_000 + "x" + ")" * 4_000 + ")"
     diag = _diagnostic(text)
     assert diag.code == "E0109" and diag.span == Span(MAX_DEPTH + 4, MAX_DEPTH + 5)
     assert diag.label.message == f"bracket {MAX_DEPTH + 1} opens here"
