@@ -3,11 +3,18 @@
 Spans do not take part in equality or hashing, so two trees compare equal when they
 say the same thing (``parse(print(tree)) == tree``) and the planner can share equal
 sub-expressions wherever they were written.
+
+Equality and hashing never recurse: a node computes its hash once, when it is built
+(its children are built first and already know theirs), and ``==`` walks both trees
+with an explicit stack. A chain of 10⁵ ``or`` or ``+`` therefore hashes and compares
+like any other tree; only code that recurses over the tree itself needs the nesting
+bound of :data:`cytoql.parse.MAX_DEPTH`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
 
 from cytoql.source import Span
 
@@ -24,17 +31,57 @@ def _span():
     return field(default=_NO_SPAN, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+def _node(cls):
+    """Make ``cls`` a frozen dataclass that keeps :class:`Node`'s equality and hash."""
+    cls = dataclass(frozen=True, eq=False)(cls)
+    cls._compared = tuple(f.name for f in fields(cls) if f.compare)
+    return cls
+
+
+@_node
 class Node:
     """Base class of syntax-tree nodes."""
 
+    _compared: ClassVar[tuple[str, ...]] = ()
 
-@dataclass(frozen=True)
+    def __post_init__(self):
+        key = tuple(getattr(self, name) for name in self._compared)
+        object.__setattr__(self, "_hash", hash((type(self).__name__, key)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Node):
+            return NotImplemented
+        stack = [(self, other)]
+        while stack:
+            a, b = stack.pop()
+            if a is b:
+                continue
+            if isinstance(a, Node):
+                if type(a) is not type(b) or a._hash != b._hash:
+                    return False
+                stack.extend((getattr(a, f), getattr(b, f)) for f in a._compared)
+            elif isinstance(a, tuple):
+                if not isinstance(b, tuple) or len(a) != len(b):
+                    return False
+                stack.extend(zip(a, b))
+            elif isinstance(b, (Node, tuple)) or a != b:
+                return False
+        return True
+
+    def __reduce__(self):
+        # rebuild through __init__: the cached hash of a string differs between processes
+        return type(self), tuple(getattr(self, f.name) for f in fields(self))
+
+
+@_node
 class Expr(Node):
     """Base class of expressions."""
 
 
-@dataclass(frozen=True)
+@_node
 class Name(Expr):
     """An identifier: a let binding, ``cells``, ``type``, an obs column, an option."""
 
@@ -42,7 +89,7 @@ class Name(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Quantity(Expr):
     """A number with an optional unit, e.g. ``30 um``; ``unit`` is the canonical spelling
     of a known unit (``µm`` is stored as ``um``) or the text as written otherwise."""
@@ -53,7 +100,7 @@ class Quantity(Expr):
     unit_span: Span | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@_node
 class String(Expr):
     """A string literal (cell type, category, gene, column name)."""
 
@@ -61,7 +108,7 @@ class String(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Keyword(Node):
     """A named argument ``name = value`` of a call."""
 
@@ -70,7 +117,7 @@ class Keyword(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Call(Expr):
     """A call of a built-in, ``func(args..., name = value...)``."""
 
@@ -80,7 +127,7 @@ class Call(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class BinaryOp(Expr):
     """Arithmetic ``left op right`` with op in ``+ - * /``."""
 
@@ -91,7 +138,7 @@ class BinaryOp(Expr):
     op_span: Span | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@_node
 class Negate(Expr):
     """Unary minus."""
 
@@ -99,7 +146,7 @@ class Negate(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Compare(Expr):
     """``left op right`` with op in ``== != < <= > >=``."""
 
@@ -110,7 +157,7 @@ class Compare(Expr):
     op_span: Span | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True)
+@_node
 class IsIn(Expr):
     """``value in (a, b, ...)``."""
 
@@ -119,7 +166,7 @@ class IsIn(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class BoolOp(Expr):
     """``left and right`` / ``left or right``."""
 
@@ -129,7 +176,7 @@ class BoolOp(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Not(Expr):
     """``not operand``."""
 
@@ -137,7 +184,7 @@ class Not(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class SetOp(Expr):
     """Set algebra: ``left union|intersect|except right``."""
 
@@ -147,7 +194,7 @@ class SetOp(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Where(Expr):
     """``base where predicate``: the cells of ``base`` for which ``predicate`` holds."""
 
@@ -156,7 +203,7 @@ class Where(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Within(Expr):
     """``target within radius [of around]``: for each cell of ``around`` (default: the
     cells in context), the cells of ``target`` at distance <= radius."""
@@ -167,7 +214,7 @@ class Within(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Nearest(Expr):
     """``[source ->] nearest target``: for each cell of ``source`` (default: the cells
     in context), its nearest cells of ``target``."""
@@ -177,7 +224,7 @@ class Nearest(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Range(Expr):
     """``start .. stop [by step]`` (a keyword argument's value, e.g. radii)."""
 
@@ -187,7 +234,7 @@ class Range(Expr):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Let(Node):
     """``let name = value``."""
 
@@ -196,7 +243,7 @@ class Let(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Query(Node):
     """The result expression, grouped ``by`` zero or more keys (``fov``, ``type``, a
     categorical obs column)."""
@@ -206,7 +253,7 @@ class Query(Node):
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@_node
 class Program(Node):
     """A whole query text: let bindings, then one query."""
 

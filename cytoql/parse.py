@@ -3,14 +3,24 @@
 The grammar is ``grammar/cytoql.lark`` (package data of ``cytoql.grammar``), parsed
 LALR with positions; every lark exception becomes an E01xx diagnostic whose message
 says in words what was expected.
+
+Nothing here recurses over the input: the LALR parser keeps its own stack, the tree is
+turned into nodes by lark's non-recursive transformer, and the depth check walks the
+nodes with an explicit stack. The limits (docs/limits.md) make the later stages, which
+do recurse, safe by construction: a query has at most :data:`MAX_QUERY_CHARS`
+characters (E0108), brackets nest at most :data:`MAX_DEPTH` deep and so do the nodes,
+counting through ``let`` names (E0109). A long flat chain (``a or b or c ...``,
+``x + y + z ...``, ``A where p where q ...``) is a left-deep tree whose left spine does
+not count as nesting: it is accepted at any length up to the size limit.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from importlib.resources import files
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from cytoql import nodes as n
@@ -19,7 +29,17 @@ from cytoql.errors import QuerySyntaxError
 from cytoql.source import Source, Span
 from cytoql.units import canonical_unit
 
-__all__ = ["grammar_text", "parse"]
+__all__ = ["MAX_DEPTH", "MAX_QUERY_CHARS", "grammar_text", "parse"]
+
+#: Longest query text accepted, in characters (E0108). Real queries are well under a
+#: thousand characters; every text under the limit parses and checks in well under a
+#: second (docs/limits.md).
+MAX_QUERY_CHARS = 10_000
+
+#: Deepest nesting accepted (E0109), in brackets and in expression levels. Later stages
+#: recurse over the tree with a few frames a level, so 64 levels stay far inside
+#: Python's recursion limit wherever the caller is.
+MAX_DEPTH = 64
 
 
 def grammar_text() -> str:
@@ -69,7 +89,7 @@ def _unquote(text: str) -> str:
 
 
 @v_args(meta=True, inline=True)
-class _ToNodes(Transformer):
+class _ToNodes(Transformer_NonRecursive):
     """lark tree → frozen nodes with spans."""
 
     def start(self, meta, *statements):
@@ -160,9 +180,16 @@ def parse(text: str | Source) -> n.Program:
     ------
     QuerySyntaxError
         E0101–E0107, with the expected tokens in words and fixes for habits from other
-        languages (``=`` for ``==``, ``&&``, ``||``, ``!``).
+        languages (``=`` for ``==``, ``&&``, ``||``, ``!``); E0108 for a text longer
+        than :data:`MAX_QUERY_CHARS`, E0109 for nesting deeper than :data:`MAX_DEPTH`.
     """
     source = text if isinstance(text, Source) else Source(text)
+    too_long = _size_diagnostic(source)
+    if too_long is not None:
+        raise QuerySyntaxError([too_long], source)
+    too_deep = _bracket_depth_diagnostic(source)
+    if too_deep is not None:
+        raise QuerySyntaxError([too_deep], source)
     try:
         tree = _parser().parse(source.text)
         statements = _ToNodes().transform(tree)
@@ -170,7 +197,11 @@ def parse(text: str | Source) -> n.Program:
         raise QuerySyntaxError([_syntax_diagnostic(exc, source)], source) from None
     except VisitError as exc:  # a bug in the transformer, not in the query
         raise exc.orig_exc from None
-    return _program(statements, source)
+    program = _program(statements, source)
+    too_deep = _depth_diagnostic(program, source)
+    if too_deep is not None:
+        raise QuerySyntaxError([too_deep], source)
+    return program
 
 
 def _program(statements, source: Source) -> n.Program:
@@ -192,6 +223,115 @@ def _program(statements, source: Source) -> n.Program:
     query = queries[0]
     span = Span(statements[0].span.start, query.span.end)
     return n.Program(tuple(lets), query, span)
+
+
+# ---------------------------------------------------------------------- limits
+_LIMITS_HELP = ("flatten it: chains such as `a or b or c`, `x + y + z` and `A where p where q` "
+                "may be any length, but each call, `not`, unary `-` and bracketed right-hand "
+                "operand opens a level (docs/limits.md)")
+# Strings and comments are skipped when counting brackets (an unclosed string runs to
+# the end of its line, as for the lexer).
+_BRACKETS = re.compile(r""""(?:[^"\\\n]|\\.)*"?|'(?:[^'\\\n]|\\.)*'?|#[^\n]*|[()]""")
+
+
+def _size_diagnostic(source: Source) -> Diagnostic | None:
+    size = len(source.text)
+    if size <= MAX_QUERY_CHARS:
+        return None
+    return Diagnostic(
+        "E0108", f"query is too long: {size:,} characters, the limit is {MAX_QUERY_CHARS:,}",
+        Label(Span(MAX_QUERY_CHARS, MAX_QUERY_CHARS), "the limit is reached here"),
+        help="split it into several queries, or put a long list of values into an obs "
+             "column and filter on that column")
+
+
+def _bracket_depth_diagnostic(source: Source) -> Diagnostic | None:
+    """E0109 for brackets nested deeper than MAX_DEPTH, before the parser sees them."""
+    depth = 0
+    for match in _BRACKETS.finditer(source.text):
+        bracket = match.group()
+        if bracket == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return _too_deep(Span(match.start(), match.end()),
+                                 f"bracket {depth} opens here")
+        elif bracket == ")":
+            depth = max(0, depth - 1)
+    return None
+
+
+# The left operand of a left-associative chain sits at its operator's level, so that
+# `a or b or c ...` and `x + y + z ...` do not nest however long they are.
+_SPINE = {n.BinaryOp: "left", n.BoolOp: "left", n.SetOp: "left", n.Where: "base"}
+# Name fields that name a function, keyword, binding or key rather than a value.
+_NOT_VALUES = {(n.Call, "func"), (n.Keyword, "name"), (n.Let, "name"), (n.Query, "by")}
+
+
+def _levels(expr: n.Expr, lets: dict[str, int]):
+    """Yield ``(node, level, parent)`` for every node of ``expr`` in text order, ``expr``
+    at level 1; a reference to a ``let`` name stands for its value (``lets``: the depth
+    of each earlier binding), as the checker substitutes it."""
+    stack = [(expr, 1, None)]
+    while stack:
+        node, level, parent = stack.pop()
+        if isinstance(node, n.Name) and node.id in lets:
+            yield node, level + lets[node.id] - 1, parent
+            continue
+        yield node, level, parent
+        children = []
+        for name in node._compared:
+            if (type(node), name) in _NOT_VALUES:
+                continue
+            step = 0 if _SPINE.get(type(node)) == name or isinstance(node, n.Keyword) else 1
+            value = getattr(node, name)
+            children.extend((child, level + step, node)
+                            for child in (value if isinstance(value, tuple) else (value,))
+                            if isinstance(child, n.Node))
+        stack.extend(reversed(children))
+
+
+def _depth_diagnostic(program: n.Program, source: Source) -> Diagnostic | None:
+    """E0109 at the first node deeper than MAX_DEPTH levels, counting through lets."""
+    lets: dict[str, int] = {}
+    for statement in (*program.lets, program.query):
+        expr = statement.value if isinstance(statement, n.Let) else statement.expr
+        deepest = 0
+        for node, level, parent in _levels(expr, lets):
+            if level > MAX_DEPTH:
+                if isinstance(node, n.Name) and node.id in lets:
+                    return _too_deep(node.span, f"`{node.id}` stands for an expression "
+                                                f"{lets[node.id]} levels deep",
+                                     note="a `let` name counts with the depth of the "
+                                          "expression it names")
+                return _too_deep(_opening(node, parent, source.text),
+                                 f"level {MAX_DEPTH + 1} opens here")
+            deepest = max(deepest, level)
+        if isinstance(statement, n.Let):
+            lets[statement.name.id] = deepest
+    return None
+
+
+def _opening(node: n.Node, parent: n.Node | None, text: str) -> Span:
+    """The smallest span that shows where ``node``'s level opens: a bracket, the
+    `not` or `-` before it, or the name of the call it is an argument of."""
+    before = node.span.start
+    while before > 0 and text[before - 1] in " \t\r\n":
+        before -= 1
+    if before > 0 and text[before - 1] == "(" and not isinstance(parent, n.Negate):
+        return Span(before - 1, before)
+    if isinstance(parent, n.Not):
+        return Span(parent.span.start, parent.span.start + 3)
+    if isinstance(parent, n.Negate):
+        return Span(parent.span.start, parent.span.start + 1)
+    if isinstance(parent, (n.Call, n.Keyword)) and before > 0:
+        return Span(before - 1, before)  # the `,` or `=` before an argument
+    return Span(node.span.start, node.span.start + 1)
+
+
+def _too_deep(span: Span, label: str, note: str | None = None) -> Diagnostic:
+    return Diagnostic("E0109", f"expression nested deeper than {MAX_DEPTH} levels",
+                      Label(span, label), help=_LIMITS_HELP,
+                      notes=(note,) if note else ())
 
 
 # Terminal names in words, for "expected ..." messages.
@@ -255,6 +395,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: Source) -> Diagnostic:
                               "this string is not closed"),
                               help=f"close it with {char} on the same line",
                               suggestions=(Suggestion(Span(end, end), char, True),))
+        if char.isalnum() and not char.isascii():
+            return _non_ascii_name(text, pos)
         return Diagnostic("E0102", f"unexpected character `{char}`",
                           Label(Span(pos, pos + 1), "not part of CytoQL's syntax"),
                           help="expected " + _words(exc.allowed) if exc.allowed else None)
@@ -288,3 +430,20 @@ def _token_help(tok: Token, expected) -> str | None:
     if tok.type == "NUMBER" and "RPAR" in expected:
         return "separate arguments with `,`"
     return None
+
+
+def _non_ascii_name(text: str, pos: int) -> Diagnostic:
+    """E0102 for a name with a non-ASCII letter (`größe`): point to ``col("...")``."""
+    start, end = pos, pos + 1
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        end += 1
+    word, span = text[start:end], Span(start, end)
+    quoted = '"' + word + '"'
+    return Diagnostic(
+        "E0102", f"unexpected character `{text[pos]}` in the name `{word}`",
+        Label(span, "names are ASCII letters, digits and `_`"),
+        help=f"read an obs column of this name as `col({quoted})`; a cell type or other "
+             f"category is a string: `{quoted}`",
+        suggestions=(Suggestion(span, f"col({quoted})", False),))

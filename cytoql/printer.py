@@ -27,13 +27,53 @@ def _string(value: str) -> str:
 
 
 def _expr(node: n.Expr, need: int = _SETOP) -> str:
-    text, level = _format(node)
+    return _wrap(*_format(node), need)
+
+
+def _wrap(text: str, level: int, need: int) -> str:
     if level == _SPEC and need > _SPEC:
         raise ValueError("a neighbourhood or pairing is only printable as a call argument")
     return f"({text})" if level < need else text
 
 
+# Left-associative operators: (left field, right field). Their left spine is printed in
+# a loop, so a flat chain of any length (`a or b or c ...`) costs no recursion.
+_CHAINS = {n.BinaryOp: ("left", "right"), n.BoolOp: ("left", "right"),
+           n.SetOp: ("left", "right"), n.Where: ("base", "predicate")}
+
+
+def _chain_levels(node) -> tuple[int, int, int]:
+    """(level of ``node``, level its left operand needs, level its right one needs)."""
+    match node:
+        case n.BinaryOp(op=op):
+            level = _SUM if op in "+-" else _PROD
+            return level, level, level + 1
+        case n.BoolOp(op=op):
+            level = _OR if op == "or" else _AND
+            return level, level, level + 1
+        case n.SetOp():
+            return _SETOP, _SETOP, _WHERE
+        case n.Where():
+            return _WHERE, _WHERE, _OR
+
+
+def _format_chain(node) -> tuple[str, int]:
+    spine = []
+    while type(node) in _CHAINS:
+        spine.append(node)
+        node = getattr(node, _CHAINS[type(node)][0])
+    text, level = _format(node)
+    for link in reversed(spine):
+        own, left_need, right_need = _chain_levels(link)
+        right = getattr(link, _CHAINS[type(link)][1])
+        op = "where" if isinstance(link, n.Where) else link.op
+        text, level = f"{_wrap(text, level, left_need)} {op} {_expr(right, right_need)}", own
+    return text, level
+
+
 def _format(node: n.Node) -> tuple[str, int]:
+    if type(node) in _CHAINS:
+        return _format_chain(node)
     match node:
         case n.Name(id=name):
             return name, _ATOM
@@ -50,9 +90,6 @@ def _format(node: n.Node) -> tuple[str, int]:
             return text + (f" by {_expr(step, _SUM)}" if step is not None else ""), _ATOM
         case n.Negate(operand=operand):
             return "-" + _expr(operand, _UNARY), _UNARY
-        case n.BinaryOp(op=op, left=left, right=right):
-            level = _SUM if op in "+-" else _PROD
-            return f"{_expr(left, level)} {op} {_expr(right, level + 1)}", level
         case n.Within(target=target, radius=radius, around=around):
             text = f"{_expr(target)} within {_expr(radius)}"
             return text + (f" of {_expr(around)}" if around is not None else ""), _SPEC
@@ -65,13 +102,6 @@ def _format(node: n.Node) -> tuple[str, int]:
             return f"{_expr(value, _SUM)} in ({', '.join(_expr(o) for o in options)})", _CMP
         case n.Not(operand=operand):
             return f"not {_expr(operand, _NOT)}", _NOT
-        case n.BoolOp(op=op, left=left, right=right):
-            level = _OR if op == "or" else _AND
-            return f"{_expr(left, level)} {op} {_expr(right, level + 1)}", level
-        case n.Where(base=base, predicate=predicate):
-            return f"{_expr(base, _WHERE)} where {_expr(predicate, _OR)}", _WHERE
-        case n.SetOp(op=op, left=left, right=right):
-            return f"{_expr(left, _SETOP)} {op} {_expr(right, _WHERE)}", _SETOP
         case n.Let(name=name, value=value):
             return f"let {name.id} = {_expr(value)}", _ATOM
         case n.Query(expr=expr, by=by):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytoql.diagnostics.diagnostic import Diagnostic, Label, Suggestion
-from cytoql.diagnostics.suggest import closest, normalise, quote_list
+from cytoql.diagnostics.suggest import closest, normalise, quote_list, shorten
 from cytoql.source import Span
 from cytoql.units import HABITS, UNITS
 
@@ -114,10 +114,11 @@ def unknown_category(schema: Schema, column: str, value: str, span: Span,
     what = "cell type" if is_type else f"value of obs[{column!r}]"
     common = schema.common_values(column)
     note = (f"{len(names)} {'cell types' if is_type else 'values'} here, e.g. "
-            f"{quote_list(common)} (`cytoql info` lists all)")
+            f"{quote_list(common)} (`cytoql info` lists all)" if names else
+            f'obs["{column}"] has no values here: every cell is unlabelled')
     suggestions = tuple(Suggestion(span, f'"{h}"', _confident(value, hints) and i == 0)
                         for i, h in enumerate(hints))
-    return Diagnostic("E0203", f'unknown {what} "{value}"',
+    return Diagnostic("E0203", f'unknown {what} "{shorten(value)}"',
                       Label(span, f'not a value of obs["{column}"]'),
                       notes=(note,), help=_did_you_mean(hints) if hints else None,
                       suggestions=suggestions)
@@ -126,7 +127,8 @@ def unknown_category(schema: Schema, column: str, value: str, span: Span,
 def unknown_column(schema: Schema, name: str, span: Span) -> Diagnostic:
     """E0204: no obs column ``name``."""
     hints = closest(name, schema.columns)
-    return Diagnostic("E0204", f'unknown column "{name}"', Label(span, "not an obs column"),
+    return Diagnostic("E0204", f'unknown column "{shorten(name)}"',
+                      Label(span, "not an obs column"),
                       notes=(f"obs columns: {quote_list(schema.columns)}",),
                       help=_did_you_mean(hints) if hints else None,
                       suggestions=tuple(Suggestion(span, f'"{h}"', _confident(name, hints))
@@ -136,7 +138,7 @@ def unknown_column(schema: Schema, name: str, span: Span) -> Diagnostic:
 def unknown_gene(schema: Schema, gene: str, span: Span) -> Diagnostic:
     """E0205: ``gene`` is not in var_names."""
     hints = closest(gene, schema.genes)
-    return Diagnostic("E0205", f'unknown gene "{gene}"', Label(span, "not in var_names"),
+    return Diagnostic("E0205", f'unknown gene "{shorten(gene)}"', Label(span, "not in var_names"),
                       notes=(f"{len(schema.genes)} genes, e.g. "
                              f"{quote_list(schema.genes, 6)}",),
                       help=_did_you_mean(hints) if hints else None,
@@ -166,7 +168,7 @@ def unknown_name(schema: Schema, name: str, span: Span, lets: list[str],
         suggestions = ()
     notes = (f"names here: {', '.join(lets + list(RESERVED))}; obs columns: "
              f"{quote_list(schema.columns)}",)
-    return Diagnostic("E0201", f"unknown name `{name}`", Label(span, "not defined"),
+    return Diagnostic("E0201", f"unknown name `{shorten(name)}`", Label(span, "not defined"),
                       notes=notes, help=help_text, suggestions=suggestions)
 
 
@@ -181,8 +183,9 @@ def unknown_function(name: str, span: Span, functions: list[str]) -> Diagnostic:
     notes = [f"built-ins: {', '.join(sorted(functions))} (docs/reference.md)"]
     if name in _LATER:
         notes.insert(0, f"{_LATER[name]} is not in this version of the catalog yet")
-    return Diagnostic("E0202", f"unknown function `{name}`", Label(span, "not a built-in"),
-                      notes=tuple(notes), help=_did_you_mean(hints, "`") if hints else None,
+    return Diagnostic("E0202", f"unknown function `{shorten(name)}`",
+                      Label(span, "not a built-in"), notes=tuple(notes),
+                      help=_did_you_mean(hints, "`") if hints else None,
                       suggestions=tuple(Suggestion(span, h, _confident(name, hints))
                                         for h in hints[:1]))
 
@@ -202,7 +205,7 @@ def unknown_unit(unit: str, span: Span) -> Diagnostic:
                                "give lengths in `um` (set the scale with um_per_unit)",
                           notes=(f"units: {known}",))
     hints = closest(unit, list(UNITS))
-    return Diagnostic("E0208", f"unknown unit `{unit}`", Label(span, "not a unit"),
+    return Diagnostic("E0208", f"unknown unit `{shorten(unit)}`", Label(span, "not a unit"),
                       help=_did_you_mean(hints, "`") if hints else None,
                       notes=(f"units: {known}",),
                       suggestions=tuple(Suggestion(span, h, _confident(unit, hints))

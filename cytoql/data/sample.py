@@ -107,10 +107,22 @@ class Sample:
         Raises
         ------
         DataError
-            Missing or misshaped positions, NaN/inf coordinates (names the cells), absent
+            No cells at all (see Notes), missing or misshaped positions, NaN/inf
+            coordinates (names the cells), absent
             label / FOV / sample column (lists what exists), duplicate obs names, unknown
-            unit, malformed windows or outlines, cells outside their FOV's window.
+            unit, malformed windows, cells outside their FOV's window (outlines are
+            checked when first read, see :attr:`polygon_array`).
+
+        Notes
+        -----
+        An AnnData without cells is refused rather than answered: every value is
+        computed per field of view and a FOV exists only where there are cells, so no
+        query has a value to report, and an empty object is almost always a filter
+        upstream that removed everything. (An empty *selection* inside data with cells
+        is answered, with warning W0501.)
         """
+        if adata.n_obs == 0:
+            raise _no_cells(adata)
         obs_names = adata.obs_names
         if not obs_names.is_unique:
             dup = obs_names[obs_names.duplicated()].unique()
@@ -289,6 +301,13 @@ def _positions(adata, spatial_key: str, obs_names: np.ndarray) -> np.ndarray:
                         f"adata.obsm[{spatial_key!r}]: {quote_list(obs_names[rows], 5)}; drop "
                         "them (adata[np.isfinite(adata.obsm['spatial']).all(1)]) or fix them")
     return xy
+
+
+def _no_cells(adata) -> DataError:
+    columns = quote_list(_names(adata.obs.columns)) or "none"
+    return DataError(f"the AnnData has no cells (0 rows in obs), so there is nothing to "
+                     f"query; check the filter or file that produced it (obs columns: "
+                     f"{columns}; {adata.n_vars:,} genes)")
 
 
 def _require_column(adata, column: str, what: str) -> None:

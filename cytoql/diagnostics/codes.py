@@ -50,6 +50,20 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "A query text is `let` bindings followed by exactly one result expression, "
          "which comes last.",
          'let P = cells where type == "PCT"', 'let P = cells where type == "PCT"\ncount(P)'),
+    Code("E0108", "query too long",
+         "A query text has at most 10,000 characters (`cytoql.parse.MAX_QUERY_CHARS`), "
+         "which keeps every accepted text compiling in well under a second. Real queries "
+         "are far shorter; a text this long is usually a generated list of values, which "
+         "belongs in an obs column (docs/limits.md).",
+         'count(cells where type in ("PCT", "PCT", ...))  # 3,000 times "PCT"',
+         'count(cells where type == "PCT")'),
+    Code("E0109", "expression nested too deeply",
+         "Brackets and expression levels nest at most 64 deep (`cytoql.parse.MAX_DEPTH`); "
+         "a `let` name counts with the depth of the expression it names. Each call, "
+         "`not`, unary `-` and bracketed right-hand operand opens a level; flat chains "
+         "such as `a or b or c`, `x + y + z` or `A where p where q` do not, whatever "
+         "their length (docs/limits.md).",
+         "mean(" + "(" * 65 + "total_counts" + ")" * 65 + ")", "mean(total_counts)"),
     Code("E0201", "unknown name",
          "A bare name is a `let` binding, `cells` (all cells), `type` (the cell-type "
          "label), or an obs column. Strings in quotes are cell types and categories.",

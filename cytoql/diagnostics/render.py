@@ -10,6 +10,22 @@ from cytoql.source import Source
 
 __all__ = ["render_json", "render_short", "render_text"]
 
+# A source line longer than this is shown as an excerpt around the caret, so that the
+# message of a long one-line query stays readable (and short for the agent).
+_LINE_CHARS = 120
+_BEFORE_CARET = 40
+
+
+def _excerpt(text: str, col: int, width: int) -> tuple[str, int, int]:
+    """``text`` cut to about ``_LINE_CHARS`` characters around 0-based column ``col``,
+    with ``…`` where it was cut; returns the excerpt and the caret's column and width."""
+    if len(text) <= _LINE_CHARS:
+        return text, col, width
+    start = max(0, min(col - _BEFORE_CARET, len(text) - _LINE_CHARS))
+    end = start + _LINE_CHARS
+    shown = ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+    return shown, col - start + (1 if start else 0), max(1, min(width, end - col))
+
 
 def render_text(diag: Diagnostic, source: Source) -> str:
     """The full form: header, ``-->`` location, source line, caret and notes.
@@ -31,7 +47,8 @@ def render_text(diag: Diagnostic, source: Source) -> str:
     text = source.line(line)
     gutter = " " * len(str(line))
     width = (end_col - col) if end_line == line else len(text) - col + 1
-    caret = " " * (col - 1) + "^" * max(1, width)
+    text, caret_col, width = _excerpt(text, col - 1, max(1, width))
+    caret = " " * caret_col + "^" * width
     out = [f"{diag.severity}[{diag.code}]: {diag.message}",
            f"{gutter}--> {source.name}:{line}:{col}",
            f"{gutter} |",

@@ -71,3 +71,14 @@ def test_closed_pipe_stops_quietly(tmp_path):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 0
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+
+
+def test_info_on_a_file_without_cells_says_so_and_exits_1(kidney_path, tmp_path, capsys):
+    import anndata as ad
+
+    empty = tmp_path / "empty.h5ad"
+    ad.read_h5ad(kidney_path)[:0].copy().write_h5ad(empty)
+    assert main(["info", str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("cytoql: error: the AnnData has no cells (0 rows in obs)")
+    assert '"fov"' in err

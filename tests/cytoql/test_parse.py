@@ -111,3 +111,16 @@ def test_random_text_raises_only_query_syntax_error(text):
         parse(text)
     except QuerySyntaxError:
         pass
+
+
+@pytest.mark.parametrize("text, word", [("mean(größe)", "größe"),
+                                        ("count(cells where Ölwert > 3)", "Ölwert"),
+                                        ("mean(x_é2)", "x_é2")])
+def test_a_non_ascii_letter_in_a_name_points_to_col(text, word):
+    with pytest.raises(QuerySyntaxError) as info:
+        parse(text)
+    (diag,) = info.value.diagnostics
+    assert diag.code == "E0102" and text[diag.span.start:diag.span.end] == word
+    assert f'`col("{word}")`' in diag.help
+    (fix,) = diag.suggestions
+    assert fix.replacement == f'col("{word}")' and not fix.confident

@@ -383,3 +383,20 @@ def test_summary_lists_schema():
     assert "  'B cell'" in text
     assert "genes: 3: CD3E, CD19, KRT8" in text
     assert "other obs columns: score (numeric), flag (categorical, 2 values)" in text
+
+
+# ----------------------------------------------------------------------------- no cells
+def test_an_anndata_without_cells_is_a_data_error_naming_what_it_has():
+    import cytoql
+
+    adata = make_adata()[:0].copy()
+    before = snapshot(adata)
+    with pytest.raises(DataError) as info:
+        Sample.from_anndata(adata)
+    assert str(info.value) == (
+        'the AnnData has no cells (0 rows in obs), so there is nothing to query; check the '
+        'filter or file that produced it (obs columns: "cell_type", "score", "flag", "fov"; '
+        "3 genes)")
+    with pytest.raises(DataError, match="the AnnData has no cells"):
+        cytoql.query(adata, "count(cells)")
+    assert_same(before, snapshot(adata))

@@ -31,6 +31,8 @@ def schema(kidney):
 def test_failing_example_raises_its_code_and_fixed_example_compiles(schema, code):
     entry = CODES[code]
     failing = entry.failing.split("  #")[0]
+    if code == "E0108":  # too long to print: the comment says what it stands for
+        failing = 'count(cells where type in (' + '"PCT", ' * 3000 + '"PCT"))'
     if code == "E0402":
         schema = dataclasses.replace(schema, type_key=None)
     with pytest.raises(QueryError) as info:

@@ -68,6 +68,12 @@ CASES = {
                          'let M = cells where type == "macrophage"\n'
                          'count(P where distance(M -> nearest P) < 20 um)'),
     "group_per_cell_values": "distance(cells -> nearest cells) by type",
+    "syntax_non_ascii_name": "mean(größe)",
+    "syntax_nested_too_deep": "count(cells where " + "not " * 62 + "total_counts > 1)",
+    "syntax_brackets_too_deep": "mean(" + "(" * 65 + "total_counts" + ")" * 65 + ")",
+    "syntax_let_too_deep": "let A0 = total_counts\n" + "\n".join(
+        f"let A{i} = -A{i - 1}" for i in range(1, 65)) + "\nmean(A64)",
+    "syntax_too_long": "count(cells where type in (" + '"PCT", ' * 3000 + '"PCT"))',
     "several_errors": 'let A = cells where type == "Podocyt"\n'
                       'mean(distance(A -> nearest cells where type == "mesangial cell", k = 0))',
 }
