@@ -106,7 +106,8 @@ class Answer:
             lines = [f"no answer: {self.error}"]
         else:
             unit = f" {self.unit}" if self.unit else ""
-            lines = [f"answer: {self.value}{unit}", f"route: {self.route}"]
+            value = f"{self.value:.6g}" if isinstance(self.value, float) else self.value
+            lines = [f"answer: {value}{unit}", f"route: {self.route}"]
             lines += [f"query: {self.query}"] if self.query else []
             lines += [f"code:\n{self.code}"] if self.code else []
         lines += [f"assumption: {a}" for a in self.assumptions]
