@@ -197,7 +197,7 @@ def load_config(path: str | os.PathLike | None = None, env=None) -> dict:
     """Endpoint settings: environment first (``CYTOQL_LLM_*``, then ``OPENAI_*``), then the
     ``[llm]`` table of a TOML file (``path``, ``$CYTOQL_AGENT_CONFIG`` or
     ``~/.config/cytoql/agent.toml``). Keys: base_url, model, api_key, temperature,
-    max_tokens, grammar (bool), grammar_field (``guided_grammar`` or ``grammar``)."""
+    max_tokens, retries, backoff_s, grammar_field (``guided_grammar`` or ``grammar``)."""
     env = os.environ if env is None else env
     file = Path(path or env.get("CYTOQL_AGENT_CONFIG") or DEFAULT_CONFIG).expanduser()
     config = {}
@@ -258,7 +258,8 @@ class OpenAIBackend(Backend):
                                      max_retries=0, timeout=timeout_s)
         self.temperature = float(settings.get("temperature", temperature))
         self.max_tokens = settings.get("max_tokens", max_tokens)
-        self.retries, self.backoff_s = retries, backoff_s
+        self.retries = int(settings.get("retries", retries))
+        self.backoff_s = float(settings.get("backoff_s", backoff_s))
         self.grammar = grammar
         self.grammar_field = grammar_field or settings.get("grammar_field", "guided_grammar")
 

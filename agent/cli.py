@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["register_ask", "register_mcp"]
+__all__ = ["register_ask", "register_bench", "register_mcp"]
 
 
 def data_options(adata, args) -> dict:
@@ -102,3 +102,19 @@ def register_mcp(commands, add_data_options) -> None:
     """``cytoql mcp``: the MCP server over stdio."""
     p = commands.add_parser("mcp", help="serve info/compile/query/explain as MCP tools (stdio)")
     p.set_defaults(run=cmd_mcp)
+
+
+def cmd_bench(args) -> int:
+    from cytoql.agent.bench import run_cli
+
+    return run_cli(args)
+
+
+def register_bench(commands, add_data_options) -> None:
+    """``cytoql agent-bench``: success, pass@k, AUP, cost per correct answer, agreement."""
+    from cytoql.agent.bench import add_arguments
+
+    p = commands.add_parser("agent-bench", help="benchmark the agent on a question set")
+    add_arguments(p)
+    add_backend_options(p)
+    p.set_defaults(run=cmd_bench)

@@ -26,6 +26,7 @@ _REPO = Path(__file__).resolve().parents[1]
 _FILE = "examples.json"
 # a page is cut at its "### question" headings; each section may hold an entry
 _HEADING = re.compile(r"^###\s+(?:\d+\.\s+)?(.+)$", re.M)
+_SECTION = re.compile(r"^##\s+(.+)$", re.M)
 _ENTRY = re.compile(r"<!-- id: (\w+) -->\s*```cytoql\n(.*?)```", re.S)
 _TOKEN = re.compile(r"[a-z0-9µ²]+")
 
@@ -37,6 +38,7 @@ class Example:
     id: str
     question: str
     query: str
+    section: str = ""
 
 
 def _pages(docs: Path) -> list[Path]:
@@ -52,7 +54,9 @@ def generate(docs: Path = _REPO / "docs") -> str:
         heads = list(_HEADING.finditer(text))
         for head, nxt in zip(heads, heads[1:] + [None]):
             section = text[head.end():nxt.start() if nxt else len(text)]
-            entries += [{"id": i, "question": head[1].strip(), "query": q.strip()}
+            chapter = [m[1].strip() for m in _SECTION.finditer(text, 0, head.start())]
+            entries += [{"id": i, "question": head[1].strip(), "query": q.strip(),
+                         "section": chapter[-1] if chapter else page.stem}
                         for i, q in _ENTRY.findall(section)]
     ids = [e["id"] for e in entries]
     dup = sorted({i for i in ids if ids.count(i) > 1})

@@ -114,9 +114,9 @@ def test_codeact_recovers_from_an_exception(kidney, r):
 
 
 def test_codeact_step_limit(kidney, r):
-    answer, backend = _ask(kidney, [r.py("print(1)")] * 3, mode="codeact-only", codeact_steps=3)
-    assert answer.route == "failed" and answer.value is None and answer.steps == 3
-    assert answer.error == "no final_answer after 3 CodeAct steps" and len(backend.calls) == 3
+    answer, backend = _ask(kidney, [r.py("print(1)")] * 2, mode="codeact-only", codeact_steps=2)
+    assert answer.route == "failed" and answer.value is None and answer.steps == 2
+    assert answer.error == "no final_answer after 2 CodeAct steps" and len(backend.calls) == 2
 
 
 def test_single_shot_has_no_repair(kidney, r):

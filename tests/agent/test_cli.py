@@ -83,6 +83,10 @@ def test_cytoql_ask_against_a_fake_server(server, kidney_path, tmp_path, r):
 
 
 def test_cytoql_ask_unreachable_server_is_a_clear_error(kidney_path, tmp_path):
-    done = _cytoql(["ask", str(kidney_path), "How many cells?"], tmp_path, 9)
+    config = tmp_path / "agent.toml"
+    config.write_text("[llm]\nretries = 1\nbackoff_s = 0.01\n")
+    done = _cytoql(["ask", str(kidney_path), "How many cells?", "--config", str(config)],
+                   tmp_path, 9)
     assert done.returncode == 1
-    assert "cytoql: error: model endpoint http://127.0.0.1:9/v1 unreachable" in done.stderr
+    assert "cytoql: error: model endpoint http://127.0.0.1:9/v1 unreachable after 2 attempts" \
+        in done.stderr
