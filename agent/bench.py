@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["build_questions", "correct", "load_questions", "pass_at_k", "report",
-           "run_bench", "export_trajectories"]
+__all__ = ["build_questions", "correct", "export_trajectories", "load_questions",
+           "pass_at_k", "report", "run_bench", "scale_questions", "scale_tissue"]
 
 QUESTIONS = "bench_questions.jsonl"
 BUNDLED = "cosmx_kidney"
@@ -74,11 +74,47 @@ def build_questions() -> str:
     return "\n".join(lines) + "\n"
 
 
+_KIDNEY_DENSITY = 5600.0  # cells/mm² of the bundled FOVs (`cytoql info`)
+
+
+def scale_tissue(n_cells: int, seed: int = 0):
+    """A synthetic tissue of ``n_cells`` in two FOVs with the kidney's cell types,
+    proportions and density (Matérn clusters), for the scale mode."""
+    from cytoql.datasets import cosmx_kidney, synthetic
+
+    counts = cosmx_kidney().obs["cell_type"].value_counts()
+    side = math.sqrt(n_cells / 2 / _KIDNEY_DENSITY) * 1000.0
+    return synthetic(n_cells, process="matern", seed=seed, n_fovs=2, fov_size=(side, side),
+                     cell_types=list(counts.index.astype(str)),
+                     proportions=list(counts.to_numpy() / counts.sum()))
+
+
+def scale_questions(questions: list[dict], n_cells: int) -> list[dict]:
+    """The questions re-asked on :func:`scale_tissue`: those whose reference query
+    compiles there (the synthetic tissue lacks the kidney's genes).
+    They carry no reference: the scale mode reports which route answers, and how fast."""
+    import cytoql
+    from cytoql.errors import QueryError
+
+    schema = cytoql.schema_of(scale_tissue(n_cells))
+    kept = []
+    for q in questions:
+        try:
+            cytoql.compile(q["query"], schema)
+        except QueryError:
+            continue
+        kept.append({**q, "data": f"synthetic:{n_cells}", "reference": None,
+                     "graded": False})
+    return kept
+
+
 def _load_data(name: str):
     if name == BUNDLED:
         from cytoql.datasets import cosmx_kidney
 
         return cosmx_kidney()
+    if name.startswith("synthetic:"):
+        return scale_tissue(int(name.split(":", 1)[1]))
     import anndata as ad
 
     return ad.read_h5ad(name)
@@ -135,8 +171,11 @@ def run_bench(questions, backend_for, *, modes=("dsl-first",), runs: int = 1, re
         q, mode, run = job
         answer = ask(data[q["data"]], q["question"], backend=backend_for(q, mode, run),
                      mode=mode, **(ask_options or {}))
+        graded = q.get("graded", True)
         return {"id": q["id"], "mode": mode, "run": run, "category": q["category"],
-                "correct": answer.ok and correct(answer.value, q["reference"], q["tolerance"]),
+                "graded": graded, "answered": answer.ok, "data": q["data"],
+                "correct": answer.ok and graded and
+                correct(answer.value, q["reference"], q["tolerance"]),
                 "reference": q["reference"], **answer.to_dict()}
 
     with results.open("a", encoding="utf-8") as out:
@@ -195,7 +234,11 @@ def _stats(records: list[dict], K: int, rng, n_boot: int) -> dict:
     for r in records:
         routes[r["route"].split("(")[0]] += 1
     aup = per_q_pass.mean(axis=1)
+    answered = [r for r in records if r["route"] != "failed"]
     return {"questions": len(ids), "attempts": len(records),
+            "answered": len(answered) / len(records),
+            "wall_s_per_answer": (sum(r["wall_s"] for r in answered) / len(answered)
+                                  if answered else None),
             "success": float(per_q_success.mean()), "success_ci": ci(per_q_success),
             "pass@k": {str(k): float(per_q_pass[:, k - 1].mean()) for k in range(1, K + 1)},
             "pass@k_ci": {str(k): ci(per_q_pass[:, k - 1]) for k in range(1, K + 1)},
@@ -239,7 +282,7 @@ def export_trajectories(records: list[dict], path) -> int:
 
 
 def format_report(rep: dict) -> str:
-    """A plain-text table of :func:`report`."""
+    """A plain-text table of :func:`report` (for a scale run, success is 0: ungraded)."""
     lines = []
     for mode, block in rep.items():
         for name, s in [("all", block["all"]), *block["by_category"].items()]:
@@ -250,7 +293,10 @@ def format_report(rep: dict) -> str:
                          f"success {s['success']:.2f} [{lo:.2f}, {hi:.2f}]  pass@1 {p1:.2f}  "
                          f"AUP {s['aup']:.2f}  agreement "
                          + (f"{s['agreement']:.2f}" if s["agreement"] is not None else "-")
-                         + "  tokens-in/correct " + (f"{cost:.0f}" if cost else "-"))
+                         + "  tokens-in/correct " + (f"{cost:.0f}" if cost else "-")
+                         + f"  answered {s['answered']:.2f}"
+                         + (f" in {s['wall_s_per_answer']:.2f} s" if s["wall_s_per_answer"]
+                            else ""))
     return "\n".join(lines)
 
 
@@ -265,6 +311,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions")
     parser.add_argument("--report", default=None, help="write the report JSON here")
     parser.add_argument("--export", default=None, help="write successful trajectories (chat JSONL)")
+    parser.add_argument("--scale", type=int, default=None, metavar="N_CELLS",
+                        help="scale mode: re-ask on a synthetic tissue of N cells with the "
+                             "kidney's types (ungraded: which route answers, how fast)")
 
 
 def run_cli(args) -> int:
@@ -278,6 +327,8 @@ def run_cli(args) -> int:
               file=sys.stderr)
         return 2
     questions = load_questions(args.questions)[:args.limit]
+    if args.scale:
+        questions = scale_questions(questions, args.scale)
     backend = make_backend(args)
     records = run_bench(questions, lambda q, m, r: backend, modes=modes, runs=args.runs,
                         results=args.results, jobs=args.jobs)

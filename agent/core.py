@@ -76,15 +76,15 @@ class _Session:
         return reply.text
 
 
-def _run_query(adata, text, schema, data_options):
-    """Compile and run; the Result and its assumptions, or raise the CytoQL error."""
+def _run_query(sample, text, schema):
+    """Compile and run on the validated Sample; the Result, or the CytoQL error."""
     cytoql.compile(text, schema)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return cytoql.query(adata, text, **data_options)
+        return cytoql.query(sample, text)
 
 
-def _dsl(adata, question, session, answer, schema, schema_text, data_options, *,
+def _dsl(sample, question, session, answer, schema, schema_text, *,
          max_repairs, k_examples, single_shot):
     """The DSL route; returns the reason to fall back (None when answered)."""
     messages = [{"role": "system", "content": dsl_system(schema_text, question, k_examples)},
@@ -105,7 +105,7 @@ def _dsl(adata, question, session, answer, schema, schema_text, data_options, *,
         else:
             for _ in range(_MAX_AUTO_FIXES + 1):
                 try:
-                    result = _run_query(adata, text, schema, data_options)
+                    result = _run_query(sample, text, schema)
                 except QueryError as exc:
                     fixed, fixes = auto_fix(text, exc)
                     if fixes:
@@ -216,7 +216,7 @@ def ask(adata, question: str, *, backend: Backend | None = None, mode: str = "ds
     try:
         reason = None
         if mode != "codeact-only":
-            reason = _dsl(adata, question, session, answer, schema, schema_text, data_options,
+            reason = _dsl(sample, question, session, answer, schema, schema_text,
                           max_repairs=max_repairs, k_examples=examples,
                           single_shot=mode == "single-shot")
             if reason and mode == "single-shot":

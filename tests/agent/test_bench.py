@@ -85,3 +85,17 @@ def test_agent_bench_cli_with_a_replayed_run(tmp_path, capsys):
     assert json.loads((tmp_path / "rep.json").read_text())["dsl-first"]["all"]["success"] == 1.0
     assert main(["agent-bench", "--modes", "fast", "--backend", "replay", "--replay",
                  str(log)]) == 2
+
+
+def test_scale_mode_reasks_on_a_synthetic_tissue(tmp_path):
+    questions = bench.load_questions()
+    scaled = bench.scale_questions(questions, 4000)
+    ids = {q["id"] for q in scaled}
+    assert "count_pct" in ids and "except_spp1" not in ids  # no SPP1 on the synthetic tissue
+    assert all(q["data"] == "synthetic:4000" and q["reference"] is None for q in scaled)
+    tissue = bench.scale_tissue(4000)
+    assert tissue.n_obs == 4000 and "PCT" in set(tissue.obs["cell_type"])
+    records = bench.run_bench(scaled[:2], _oracle(scaled), results=tmp_path / "s.jsonl")
+    s = bench.report(records, n_boot=50)["dsl-first"]["all"]
+    assert s["answered"] == 1.0 and s["success"] == 0.0 and s["wall_s_per_answer"] > 0
+    assert not any(r["graded"] for r in records)
