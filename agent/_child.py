@@ -11,6 +11,7 @@ import ctypes
 import io
 import json
 import os
+import re
 import resource
 import struct
 import sys
@@ -183,6 +184,8 @@ def final_answer(value, unit=""):
 
 
 def _namespace(job):
+    # anndata is loaded only when the code names `adata`: importing it is most of a
+    # step's start-up, and plain-array steps do not need it
     ns = {"__name__": "__main__", "final_answer": final_answer}
     data = job.get("data")
     if data:
@@ -191,7 +194,7 @@ def _namespace(job):
         arrays = np.load(data["arrays"], allow_pickle=False)
         ns.update({k: arrays[k] for k in arrays.files})
         ns["np"] = np
-        if data.get("h5ad"):
+        if data.get("h5ad") and any(re.search(r"\badata\b", c) for c in job["cells"]):
             import anndata
 
             ns["adata"] = anndata.read_h5ad(data["h5ad"])

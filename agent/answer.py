@@ -6,13 +6,13 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["UNS_KEY", "Answer"]
+__all__ = ["UNS_KEY", "Answer", "jsonable"]
 
 # adata.uns key that ``ask(..., write_uns=True)`` appends answers to (JSON strings)
 UNS_KEY = "cytoql_agent_answers"
 
 
-def _clean(value):
+def jsonable(value):
     """JSON-safe: NaN -> None, ±inf -> "inf"/"-inf", numpy scalars -> Python."""
     if hasattr(value, "item") and not isinstance(value, (list, dict)):
         try:
@@ -22,9 +22,9 @@ def _clean(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
+        return [jsonable(v) for v in value]
     return value
 
 
@@ -83,7 +83,7 @@ class Answer:
 
     def to_dict(self) -> dict:
         """JSON-ready (NaN as null)."""
-        return _clean(asdict(self))
+        return jsonable(asdict(self))
 
     def to_json(self, **kw) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, **kw)
@@ -96,7 +96,8 @@ class Answer:
                 out.append(f"--- {item['role']} ---\n{item['content']}")
             else:
                 details = {k: v for k, v in item.items() if k != "event"}
-                out.append(f"[{item['event']}] " + json.dumps(_clean(details), ensure_ascii=False))
+                text = json.dumps(jsonable(details), ensure_ascii=False)
+                out.append(f"[{item['event']}] {text}")
         out.append(self.summary())
         return "\n\n".join(out)
 

@@ -46,10 +46,10 @@ def load_questions(path=None) -> list[dict]:
 
 
 def _reference(result):
-    from cytoql.agent.core import _value
-    from cytoql.agent.answer import _clean
+    from cytoql.agent.core import answer_value
+    from cytoql.agent.answer import jsonable
 
-    return _clean(_value(result))
+    return jsonable(answer_value(result))
 
 
 def build_questions() -> str:
@@ -123,8 +123,10 @@ def _load_data(name: str):
 def correct(value, reference, tolerance: float = 1e-6) -> bool:
     """Equal within ``tolerance`` relative to max(1, |reference|); dicts key by key."""
     if isinstance(reference, dict):
-        return isinstance(value, dict) and set(map(str, value)) == set(reference) and all(
-            correct(value.get(k, value.get(_num_key(k))), v, tolerance) for k, v in reference.items())
+        if not isinstance(value, dict) or set(map(str, value)) != set(reference):
+            return False
+        return all(correct(value.get(k, value.get(_num_key(k))), v, tolerance)
+                   for k, v in reference.items())
     if reference is None:
         return value is None or (isinstance(value, float) and math.isnan(value))
     try:

@@ -8,15 +8,15 @@ import warnings
 
 import cytoql
 from cytoql.data import Sample
-from cytoql.errors import DataError, EvaluationError, QueryError
+from cytoql.errors import EvaluationError, QueryError
 
-from cytoql.agent.answer import UNS_KEY, Answer, _clean
+from cytoql.agent.answer import UNS_KEY, Answer, jsonable
 from cytoql.agent.backends import Backend, BackendError, OpenAIBackend
 from cytoql.agent.codeact import codeact_system, run_codeact
 from cytoql.agent.prompt import dsl_system, parse_reply, repair_message
 from cytoql.agent.sandbox import Limits, Sandbox
 
-__all__ = ["MODES", "ask", "auto_fix"]
+__all__ = ["MODES", "answer_value", "ask", "auto_fix"]
 
 MODES = ("dsl-first", "codeact-only", "single-shot")
 _MAX_AUTO_FIXES = 5
@@ -45,7 +45,7 @@ def auto_fix(text: str, error: QueryError):
                   f"{s.replacement!r} (applied without a model call)" for d, s in fixes]
 
 
-def _value(result):
+def answer_value(result):
     """The answer value of a Result: pooled scalar, groups, shares, or a count of cells."""
     kind = result.kind
     if kind == "scalar":
@@ -122,12 +122,12 @@ def _dsl(sample, question, session, answer, schema, schema_text, *,
                                                "error": str(exc)})
                     feedback = repair_message(str(exc), what="query (at run time)")
                 else:
-                    answer.value, answer.unit = _value(result), result.unit
+                    answer.value, answer.unit = answer_value(result), result.unit
                     answer.query, answer.result = result.query, result.to_dict()
                     answer.assumptions.extend(result.assumptions)
                     answer.route = "dsl" if repairs == 0 else f"dsl-repaired({repairs})"
                     session.transcript.append({"event": "answer", "query": result.query,
-                                               "value": _clean(answer.value),
+                                               "value": jsonable(answer.value),
                                                "unit": result.unit})
                     return None
                 break
@@ -157,7 +157,7 @@ def _codeact(adata, question, session, answer, schema_text, data_options, *, ste
         return
     answer.route = "codeact"
     answer.value, answer.unit = final["value"], final["unit"]
-    session.transcript.append({"event": "answer", "value": _clean(answer.value),
+    session.transcript.append({"event": "answer", "value": jsonable(answer.value),
                                "unit": answer.unit})
 
 
@@ -229,8 +229,6 @@ def ask(adata, question: str, *, backend: Backend | None = None, mode: str = "ds
         if session.calls == 0:
             raise
         answer.error = f"model backend failed: {exc}"
-    except DataError:
-        raise
     answer.transcript = session.transcript
     answer.tokens_in, answer.tokens_out = session.tokens_in, session.tokens_out
     answer.model_calls = session.calls

@@ -130,9 +130,9 @@ class Sandbox:
         self.root = Path(tempfile.mkdtemp(prefix="cytoql-sandbox-"))
         self.scratch = self.root / "scratch"
         self.scratch.mkdir()
-        self._data = None
+        self.data_files = None
         if adata is not None:
-            self._data = self._write_data(adata, data_options or {})
+            self.data_files = self._write_data(adata, data_options or {})
 
     def _write_data(self, adata, options) -> dict:
         import numpy as np
@@ -162,7 +162,7 @@ class Sandbox:
         confined child; every failure comes back as an :class:`Execution`, never raised."""
         cells = [cells] if isinstance(cells, str) else list(cells)
         job = {"scratch": str(self.scratch), "limits": asdict(self.limits), "cells": cells,
-               "data": self._data, "probe": probe}
+               "data": self.data_files, "probe": probe}
         job_file = self.root / "job.json"
         job_file.write_text(json.dumps(job), encoding="utf-8")
         job_file.chmod(stat.S_IRUSR)
@@ -200,7 +200,8 @@ class Sandbox:
         ex = Execution(status="ok", stdout=stdout, stderr=stderr, wall_s=wall,
                        protections=kinds.get("protections", {}).get("report", {}))
         if "final" in kinds:
-            ex.final = {"value": kinds["final"].get("value"), "unit": kinds["final"].get("unit", "")}
+            final = kinds["final"]
+            ex.final = {"value": final.get("value"), "unit": final.get("unit", "")}
         if timed_out:
             ex.status = "timeout"
             ex.error = (f"TimeoutError: the code ran past the wall-clock limit of "

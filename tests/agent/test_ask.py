@@ -148,7 +148,8 @@ def test_write_uns_only_when_asked(kidney, r):
 
 
 def test_reply_without_a_block_is_asked_again(kidney, r):
-    answer, backend = _ask(kidney, ["I think about 200.", r.cq('count(cells where type == "Podocyte")')])
+    answer, backend = _ask(kidney, ["I think about 200.",
+                                    r.cq('count(cells where type == "Podocyte")')])
     assert answer.route == "dsl-repaired(1)"
     assert "No ```cytoql block found" in backend.calls[1][-1]["content"]
 

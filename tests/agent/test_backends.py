@@ -16,7 +16,8 @@ from cytoql.agent.grammar import gbnf
 def test_replay_reproduces_a_run_exactly(kidney, r, tmp_path):
     log = tmp_path / "run.jsonl"
     replies = [r.cq("cnt(cells)"), r.cq('count(cells where type == "Podocyte")')]
-    first = ask(kidney, "How many podocytes?", backend=RecordingBackend(ScriptedBackend(replies), log))
+    recorder = RecordingBackend(ScriptedBackend(replies), log)
+    first = ask(kidney, "How many podocytes?", backend=recorder)
     again = ask(kidney, "How many podocytes?", backend=ReplayBackend(log))
     strip = lambda a: {k: v for k, v in a.to_dict().items() if k != "wall_s"}  # noqa: E731
     assert strip(first) == strip(again) and again.route == "dsl-repaired(1)"
@@ -25,7 +26,8 @@ def test_replay_reproduces_a_run_exactly(kidney, r, tmp_path):
 
 def test_replay_mismatch_is_a_clear_error(kidney, r, tmp_path):
     log = tmp_path / "run.jsonl"
-    ask(kidney, "How many podocytes?", backend=RecordingBackend(ScriptedBackend([r.cq("count(cells)")]), log))
+    recorder = RecordingBackend(ScriptedBackend([r.cq("count(cells)")]), log)
+    ask(kidney, "How many podocytes?", backend=recorder)
     with pytest.raises(BackendError, match="replay mismatch at call 1 .* message 0 differs"):
         ask(kidney, "How many PCT cells?", backend=ReplayBackend(log))
     with pytest.raises(BackendError, match="cannot read the recording"):
@@ -57,7 +59,8 @@ def test_manual_backend_through_a_file_exchange(kidney, r, tmp_path):
     helper.start()
     answer = ask(kidney, "How many podocytes?", backend=ManualBackend(exchange, poll_s=0.01))
     helper.join()
-    assert answer.value == 227.0 and (exchange / "001.prompt.md").read_text().startswith("## system")
+    assert answer.value == 227.0
+    assert (exchange / "001.prompt.md").read_text().startswith("## system")
 
 
 def test_manual_backend_through_stdin():

@@ -18,8 +18,9 @@ def test_committed_examples_are_fresh():
 def test_check_reports_a_stale_file_and_reads_split_pages(tmp_path):
     docs = tmp_path / "docs"
     (docs / "cookbook").mkdir(parents=True)
-    (docs / "cookbook.md").write_text("### 1. How many?\n\n<!-- id: a -->\n```cytoql\ncount(cells)\n```\n")
-    (docs / "cookbook" / "more.md").write_text("### Density?\n\n<!-- id: b -->\n```cytoql\ndensity(cells)\n```\n")
+    entry = "### {}\n\n<!-- id: {} -->\n```cytoql\n{}\n```\n"
+    (docs / "cookbook.md").write_text(entry.format("1. How many?", "a", "count(cells)"))
+    (docs / "cookbook" / "more.md").write_text(entry.format("Density?", "b", "density(cells)"))
     out = tmp_path / "examples.json"
     assert examples.main(["--docs", str(docs), "--out", str(out)]) == 0
     assert [e["id"] for e in json.loads(out.read_text())] == ["a", "b"]

@@ -111,6 +111,6 @@ def test_api_keys_are_absent(box, monkeypatch):
 def test_data_is_read_only(kidney):
     with Sandbox(kidney, limits=Limits(wall_s=60, cpu_s=60)) as box:
         run = box.run("import os\nprint(adata.n_obs, xy.shape, cell_type[0])\n"
-                      "open(os.path.join(os.path.dirname(" + repr(box._data["h5ad"]) +
+                      "open(os.path.join(os.path.dirname(" + repr(box.data_files["h5ad"]) +
                       "), 'x.npz'), 'w')")
         assert "6555 (6555, 2)" in run.stdout and "PermissionError" in run.observation()
