@@ -90,3 +90,19 @@ def test_cytoql_ask_unreachable_server_is_a_clear_error(kidney_path, tmp_path):
     assert done.returncode == 1
     assert "cytoql: error: model endpoint http://127.0.0.1:9/v1 unreachable after 2 attempts" \
         in done.stderr
+
+
+def test_plugin_hook_registers_the_agent_commands_and_skips_a_broken_one(monkeypatch, capsys):
+    import importlib.metadata as metadata
+
+    from cytoql import cli
+
+    real = metadata.entry_points(group="cytoql.commands")
+    assert {e.name for e in real} == {"ask", "mcp", "agent-bench"}
+    broken = metadata.EntryPoint("broken", "no_such_module:register", "cytoql.commands")
+    monkeypatch.setattr(metadata, "entry_points", lambda group: [*real, broken])
+    parser = cli.build_parser()
+    assert "cytoql: note: command 'broken' unavailable: No module named 'no_such_module'" \
+        in capsys.readouterr().err
+    assert parser.parse_args(["ask", "x.h5ad", "q"]).question == "q"
+    assert parser.parse_args(["agent-bench", "--runs", "3"]).runs == 3
