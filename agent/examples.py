@@ -73,7 +73,9 @@ def examples() -> tuple[Example, ...]:
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
+    """Lower-case word tokens, a plural ``s`` dropped (podocytes ~ podocyte)."""
+    return [t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t
+            for t in _TOKEN.findall(text.lower())]
 
 
 def rank(question: str, k: int = 4, pool: tuple[Example, ...] | None = None) -> list[Example]:
@@ -81,8 +83,8 @@ def rank(question: str, k: int = 4, pool: tuple[Example, ...] | None = None) -> 
 
     Examples
     --------
-    >>> [e.id for e in rank("how many podocytes are there?", k=1)]
-    ['fraction_podocyte']
+    >>> [e.id for e in rank("What is the density of macrophages?", k=1)]
+    ['density_macrophage']
     """
     pool = examples() if pool is None else pool
     docs = [Counter(_tokens(e.question + " " + e.query)) for e in pool]
