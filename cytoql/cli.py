@@ -112,7 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
     from cytoql.segment.command import add_segment_parser
 
     add_segment_parser(commands)
+    _add_plugin_parsers(commands)
     return parser
+
+
+def _add_plugin_parsers(commands) -> None:
+    """Subcommands of other packages (the agent's ``ask``, ``mcp``, ``agent-bench``):
+    each ``cytoql.commands`` entry point is ``register(commands, add_data_options)``. The
+    language never imports them by name; one that fails to load is skipped with a note."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="cytoql.commands"):
+        try:
+            entry.load()(commands, _add_data_options)
+        except Exception as exc:  # a broken plugin must not break `cytoql info`
+            print(f"cytoql: note: command {entry.name!r} unavailable: {exc}", file=sys.stderr)
 
 
 def _version() -> str:

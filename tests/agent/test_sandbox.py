@@ -1,0 +1,119 @@
+"""Every fault comes back as an observation and the host is unharmed."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+
+from cytoql.agent.sandbox import Limits, Sandbox, probe
+
+# a generous wall clock: under load (CI, shared machines) 1 s of CPU can take several
+# seconds, and the CPU limit must be the one that fires in the loop test
+FAST = Limits(wall_s=30, cpu_s=1, memory_mb=512, output_chars=2000)
+
+
+@pytest.fixture
+def box():
+    with Sandbox(limits=FAST) as sandbox:
+        yield sandbox
+
+
+def _host_alive():
+    assert os.getpid() > 0 and sum(range(10)) == 45
+
+
+def test_probe_reports_each_protection():
+    report = probe()
+    assert set(report) >= {"RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_NOFILE",
+                           "RLIMIT_NPROC", "RLIMIT_CORE", "network namespace", "landlock",
+                           "seccomp"}
+    assert all(v.startswith(("set", "active", "failed", "unavailable")) for v in report.values())
+
+
+def test_ok_and_final_answer(box):
+    run = box.run(["x = 20", "print(x + 1)\nfinal_answer(x * 2, 'um')"])
+    assert run.ok and run.stdout == "21\n" and run.final == {"value": 40, "unit": "um"}
+
+
+def test_infinite_loop_hits_the_cpu_limit(box):
+    run = box.run("while True:\n    pass")
+    assert run.status == "killed" and "SIGXCPU" in run.observation()
+    assert "limit: 1 s of CPU" in run.observation()
+    _host_alive()
+
+
+def test_sleeping_forever_hits_the_wall_clock():
+    with Sandbox(limits=Limits(wall_s=2, cpu_s=1)) as box:
+        run = box.run("import time\ntime.sleep(60)")
+    assert run.status == "timeout" and "wall-clock limit of 2 s" in run.observation()
+
+
+def test_fork_bomb_is_bounded(box):
+    run = box.run("import os\nwhile True:\n    os.fork()")
+    assert run.status == "error"
+    # seccomp refuses new processes (EPERM); without it RLIMIT_NPROC (EAGAIN) bounds them
+    assert "PermissionError" in run.observation() or "BlockingIOError" in run.observation()
+    _host_alive()
+
+
+def test_segfault(box):
+    run = box.run("import ctypes\nctypes.string_at(0)")
+    assert run.status == "killed" and "SIGSEGV: segmentation fault" in run.observation()
+    _host_alive()
+
+
+def test_memory_limit(box):
+    run = box.run("x = bytearray(8 * 1024**3)")
+    assert run.status == "error" and "MemoryError" in run.observation()
+
+
+def test_os_exit(box):
+    run = box.run("import os\nos._exit(3)")
+    assert run.status == "exit" and "exited with status 3" in run.observation()
+
+
+def test_huge_print_is_cut(box):
+    run = box.run("print('x' * 10**7)")
+    assert run.ok and len(run.stdout) < 2100 and "[output cut: 9,998,001 more bytes]" in run.stdout
+
+
+def test_socket_connect_is_blocked(box):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    try:
+        run = box.run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), 1)")
+    finally:
+        server.settimeout(0.2)
+        with pytest.raises(TimeoutError):  # nothing reached the host's listener
+            server.accept()
+        server.close()
+    assert run.status == "error"
+    assert any(e in run.observation() for e in ("PermissionError", "OSError", "Network"))
+
+
+def test_write_outside_scratch_is_refused(box, tmp_path):
+    target = tmp_path / "escaped.txt"
+    run = box.run(f"open({str(target)!r}, 'w').write('x')")
+    assert run.status == "error" and "PermissionError" in run.observation()
+    assert not target.exists()
+    inside = box.run("open('mine.txt', 'w').write('ok')\nprint(open('mine.txt').read())")
+    assert inside.ok and inside.stdout == "ok\n"
+
+
+def test_api_keys_are_absent(box, monkeypatch):
+    monkeypatch.setenv("CYTOQL_LLM_API_KEY", "sk-secret")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    run = box.run("import os\nprint(sorted(k for k in os.environ if 'KEY' in k))")
+    assert run.ok and run.stdout == "[]\n"
+
+
+def test_data_is_read_only(kidney):
+    with Sandbox(kidney, limits=Limits(wall_s=60, cpu_s=60)) as box:
+        run = box.run("import os\nprint(adata.n_obs, xy.shape, cell_type[0])\n"
+                      "open(os.path.join(os.path.dirname(" + repr(box.data_files["h5ad"]) +
+                      "), 'x.npz'), 'w')")
+        assert "6555 (6555, 2)" in run.stdout and "PermissionError" in run.observation()
