@@ -90,6 +90,9 @@ class FovEvaluator:
     # ------------------------------------------------------------------ values
     def value(self, op):
         if op not in self._memo:
+            # inputs first, bottom-up without recursion (flat chains of any length)
+            for inner in p.postorder(op, self._memo)[:-1]:
+                self.value(inner)
             try:
                 if type(op) in AGGREGATES:  # a per-FOV value used inside per-cell values
                     rule = AGGREGATES[type(op)]

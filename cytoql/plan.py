@@ -17,7 +17,7 @@ from typing import ClassVar
 from cytoql.source import Span
 from cytoql.types import Type
 
-__all__ = ["AllCells", "Arith", "Comparison", "Const", "GeneValues", "InLabels", "LabelCodes",
+__all__ = ["postorder", "AllCells", "Arith", "Comparison", "Const", "GeneValues", "InLabels", "LabelCodes",
            "Neighbourhood", "Pairing", "SameLabel",
            "Logic", "Negation", "Negative", "NumericColumn", "Op", "Plan", "SetCombine",
            "Filter"]
@@ -33,6 +33,14 @@ class Op:
     """
 
     folds: ClassVar[bool] = False
+
+    def __post_init__(self):
+        # Plans of long flat chains are thousands of ops deep: each op hashes once, when
+        # built (its inputs already hashed), so hashing never recurses down the chain.
+        cls = type(self)
+        if "_hash_is_cached" not in cls.__dict__:
+            _cache_hash(cls)
+        hash(self)
 
     def inputs(self) -> tuple[Op, ...]:
         out = []
@@ -52,6 +60,50 @@ class Op:
                                                   and isinstance(value[0], Op)):
                 parts.append(f"{f.name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+def _cache_hash(cls) -> None:
+    """Wrap the dataclass-generated ``__hash__`` of ``cls`` so that the hash is stored on the
+    instance, and replace ``__eq__`` by an iterative comparison (same object or different
+    hashes answer at once)."""
+    generated_hash = cls.__hash__
+
+    def __hash__(self):
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            cached = generated_hash(self)
+            object.__setattr__(self, "_hash", cached)
+        return cached
+
+    cls.__hash__, cls.__eq__ = __hash__, _equal
+    cls._hash_is_cached = True
+
+
+def _equal(a, b) -> bool:
+    """Structural equality of two ops, walking both with a stack (no recursion down
+    chains)."""
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        if type(x) is not type(y) or hash(x) != hash(y):
+            return False
+        for f in dataclasses.fields(x):
+            if not f.compare:
+                continue
+            u, v = getattr(x, f.name), getattr(y, f.name)
+            if isinstance(u, Op):
+                stack.append((u, v))
+            elif isinstance(u, tuple) and isinstance(v, tuple) and len(u) == len(v):
+                for s, t in zip(u, v):
+                    if isinstance(s, Op):
+                        stack.append((s, t))
+                    elif s != t:
+                        return False
+            elif u != v:
+                return False
+    return True
 
 
 def _ops_in(value) -> list:
@@ -221,17 +273,7 @@ class Plan:
 
     def ops(self) -> list[Op]:
         """Every distinct operation, inputs before users (each shared node once)."""
-        seen: dict[Op, None] = {}
-
-        def visit(op: Op):
-            if op in seen:
-                return
-            for child in op.inputs():
-                visit(child)
-            seen[op] = None
-
-        visit(self.root)
-        return list(seen)
+        return postorder(self.root)
 
     def needs(self) -> tuple[frozenset, frozenset, bool]:
         """What the plan reads of the data besides positions and windows: (obs columns,
@@ -266,6 +308,24 @@ class Plan:
         lines.append("conventions:" + ("" if self.conventions else " none"))
         lines.extend(f"  - {c}" for c in self.conventions)
         return "\n".join(lines)
+
+
+def postorder(root: Op, done=()) -> list[Op]:
+    """``root`` and the operations under it, inputs before users, each once, skipping
+    those in ``done`` (and what lies under them); iterative, for chains of any length."""
+    order: dict[Op, None] = {}
+    stack = [(root, False)]
+    while stack:
+        op, expanded = stack.pop()
+        if op in order or op in done:
+            continue
+        if expanded:
+            order[op] = None
+            continue
+        stack.append((op, True))
+        stack.extend((child, False) for child in reversed(op.inputs())
+                     if child not in order and child not in done)
+    return list(order)
 
 
 # ---------------------------------------------------------------------- argument specs

@@ -28,8 +28,31 @@ from cytoql.units import DIMENSIONLESS, UNITS, Dim
 __all__ = ["Arg", "Context", "check", "raise_for"]
 
 
+_SPINE = (n.BinaryOp, n.BoolOp, n.SetOp, n.Where)
+
+
+def _left_spine(node) -> list:
+    """The nodes down the left spine of a flat chain (``a + b + c …``, ``x or y or …``,
+    ``A where … where …``), nearest first; the parser bounds every other nesting."""
+    out = []
+    child = node.base if isinstance(node, n.Where) else getattr(node, "left", None)
+    while isinstance(node, _SPINE) and isinstance(child, _SPINE):
+        out.append(child)
+        node = child
+        child = node.base if isinstance(node, n.Where) else node.left
+    return out
+
+
 class _Checker(Operators, Calls):
-    """Walks a program once, collecting every independent error."""
+    """Walks a program once, collecting every independent error.
+
+    Long flat chains are checked bottom-up without recursion: each spine node's left
+    operand is checked first and handed to it through ``_spine``.
+    """
+
+    def __init__(self, schema, source):
+        super().__init__(schema, source)
+        self._spine: dict = {}
 
     def program(self, prog: n.Program) -> p.Plan | None:
         for let in prog.lets:
@@ -87,6 +110,20 @@ class _Checker(Operators, Calls):
 
     # ------------------------------------------------------------------ expressions
     def expr(self, node: n.Expr, ctx: p.Op) -> tuple[object, Type]:
+        key = (id(node), id(ctx))
+        if key in self._spine:
+            return self._spine[key][1]
+        pending = []  # a flat chain: check it bottom-up, iteratively
+        for inner in _left_spine(node):
+            if (id(inner), id(ctx)) in self._spine:
+                break
+            pending.append(inner)
+        for inner in reversed(pending):
+            # the entry keeps ctx alive, so its id is not reused during the check
+            self._spine[(id(inner), id(ctx))] = (ctx, self._checked(inner, ctx))
+        return self._checked(node, ctx)
+
+    def _checked(self, node, ctx):
         op, t = self._expr(node, ctx)
         self.note_span(op, node.span)
         return op, t

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from cytoql.catalog.spec import AGGREGATES, EVALUATORS, aggregates_of
+from cytoql.plan import postorder
 from cytoql.results.base import FovOutput, Shape
 
 __all__ = ["AggregatedShape", "group_masks", "pooling_rule"]
@@ -39,6 +40,8 @@ class _Fold:
 
     def value(self, op):
         if op not in self._memo:
+            for inner in postorder(op, self._memo)[:-1]:
+                self.value(inner)
             self._memo[op] = EVALUATORS[type(op)](op, self)
         return self._memo[op]
 
