@@ -22,7 +22,7 @@ from ._jit import jit, jit_parallel, prange
 from ._predicates import incircle, orient
 from ._validate import as_points
 
-__all__ = ["representatives", "triangles"]
+__all__ = ["triangles"]
 
 _HILBERT_BITS = 16
 
@@ -229,7 +229,7 @@ def _real_triangles(V, n_tri, ghost):
     return out[:k]
 
 
-def representatives(xy: np.ndarray) -> np.ndarray:
+def _representatives(xy: np.ndarray) -> np.ndarray:
     """Lowest index of the group of points at exactly the same position, per point."""
     n = len(xy)
     order = np.lexsort((np.arange(n), xy[:, 1], xy[:, 0]))
@@ -293,7 +293,7 @@ def triangles(xy) -> tuple[np.ndarray, np.ndarray]:
     top = float(np.abs(centred).max())
     if top > 0:
         centred = np.ldexp(centred, -np.frexp(top)[1])
-    rep = representatives(centred)
+    rep = _representatives(centred)
     ids = np.flatnonzero(rep == np.arange(n))
     if len(ids) < 3:
         return np.empty((0, 3), dtype=np.int64), rep

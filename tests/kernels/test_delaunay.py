@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from cytoql.kernels import delaunay, graphs
 from cytoql.kernels._predicates import incircle, orient
+from cytoql.kernels.reference import delaunay as ref_delaunay
 from cytoql.kernels.reference import graphs as ref
 from cytoql.kernels.reference.tessellation import convex_hull as ref_hull
 from strategies import points
@@ -256,3 +257,20 @@ def test_identical_on_any_thread_count():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(serial, threaded)
+
+
+def _canonical(simplices: np.ndarray) -> list[tuple[int, ...]]:
+    """Each triangle rotated to start at its lowest vertex (orientation kept), sorted."""
+    out = []
+    for t in simplices.tolist():
+        k = t.index(min(t))
+        out.append(tuple(t[k:] + t[:k]))
+    return sorted(out)
+
+
+@given(general_position())
+def test_triangles_match_the_qhull_reference(xy):
+    got, rep = delaunay.triangles(xy)
+    want, want_rep = ref_delaunay.triangles(xy)
+    np.testing.assert_array_equal(rep, want_rep)
+    assert _canonical(got) == _canonical(want)
