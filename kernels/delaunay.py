@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit, jit_parallel, prange
+from ._jit import jit
 from ._predicates import incircle, orient
 from ._validate import as_points
 
@@ -27,7 +27,7 @@ __all__ = ["triangles"]
 _HILBERT_BITS = 16
 
 
-@jit_parallel
+@jit
 def _hilbert_keys(x, y):
     n = x.shape[0]
     keys = np.empty(n, dtype=np.int64)
@@ -35,7 +35,7 @@ def _hilbert_keys(x, y):
     x0, y0 = x.min(), y.min()
     span = max(x.max() - x0, y.max() - y0)
     scale = (side - 1) / span if span > 0 else 0.0
-    for i in prange(n):
+    for i in range(n):
         gx = np.int64((x[i] - x0) * scale)
         gy = np.int64((y[i] - y0) * scale)
         d = np.int64(0)
@@ -229,17 +229,38 @@ def _real_triangles(V, n_tri, ghost):
     return out[:k]
 
 
+@jit
+def _first_at_position(bits_x, bits_y):
+    """Lowest index with the same (x, y) bit pattern, per point: an open-addressing
+    hash table over the points in index order, O(n)."""
+    n = bits_x.shape[0]
+    size = 1
+    while size < 2 * n:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    rep = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        h = (bits_x[i] * np.int64(-7046029254386353131)
+             ^ bits_y[i] * np.int64(-4658895280553007687))
+        slot = (h ^ (h >> 29)) & (size - 1)
+        while True:
+            j = table[slot]
+            if j < 0:
+                table[slot] = i
+                rep[i] = i
+                break
+            if bits_x[j] == bits_x[i] and bits_y[j] == bits_y[i]:
+                rep[i] = j
+                break
+            slot = (slot + 1) & (size - 1)
+    return rep
+
+
 def _representatives(xy: np.ndarray) -> np.ndarray:
     """Lowest index of the group of points at exactly the same position, per point."""
-    n = len(xy)
-    order = np.lexsort((np.arange(n), xy[:, 1], xy[:, 0]))
-    s = xy[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = (s[1:] != s[:-1]).any(axis=1)
-    group_first = order[np.flatnonzero(first)[np.cumsum(first) - 1]]
-    rep = np.empty(n, dtype=np.int64)
-    rep[order] = group_first
-    return rep
+    xy = xy + 0.0  # -0.0 becomes 0.0, so equal numbers have equal bits
+    return _first_at_position(np.ascontiguousarray(xy[:, 0]).view(np.int64),
+                              np.ascontiguousarray(xy[:, 1]).view(np.int64))
 
 
 def triangles(xy) -> tuple[np.ndarray, np.ndarray]:
