@@ -130,7 +130,7 @@ def _locate(x, y, V, H, start, p, ghost, max_steps):
 
 
 @jit
-def _seed(x, y, V, H, a, b, c, ghost):
+def _seed(V, H, a, b, c, ghost):
     """Triangle 0 = (a, b, c) counter-clockwise and a ghost on each of its edges."""
     tri = (a, b, c, b, a, ghost, c, b, ghost, a, c, ghost)
     twin = (3, 6, 9, 0, 11, 7, 1, 5, 10, 2, 8, 4)
@@ -156,9 +156,9 @@ def _triangulate(x, y):
     if c < 0:
         return V[:0], 0
     if orient(x[0], y[0], x[1], y[1], x[c], y[c]) > 0.0:
-        _seed(x, y, V, H, 0, 1, c, ghost)
+        _seed(V, H, 0, 1, c, ghost)
     else:
-        _seed(x, y, V, H, 1, 0, c, ghost)
+        _seed(V, H, 1, 0, c, ghost)
     n_tri = 4
     last = 0
     stack = np.empty(m + 8, dtype=np.int64)
