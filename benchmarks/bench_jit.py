@@ -81,6 +81,9 @@ length = m.edge_lengths(xy, e)
 m.closeness_centrality(e, 60); m.closeness_centrality(e, 60, length)
 m.betweenness_centrality(e, 60); m.betweenness_centrality(e, 60, length)
 """,
+    "delaunay": """
+m.triangles(xy)
+""",
     "tessellation": """
 m.voronoi_cells(xy, win)
 m.polygon_area(m.convex_hull(xy))

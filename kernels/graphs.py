@@ -16,9 +16,7 @@ tree of the graph is a Euclidean minimum spanning tree of all points.
 from __future__ import annotations
 
 import numpy as np
-from scipy.spatial import Delaunay, QhullError
-
-from . import spatial_index
+from . import delaunay, spatial_index
 from ._jit import jit, jit_parallel, prange
 from ._validate import as_int, as_labels, as_points, as_radii
 
@@ -38,16 +36,6 @@ __all__ = [
     "mst_edges",
     "radius_edges",
 ]
-
-# scipy's defaults for 2-D, spelled out because the duplicate rule depends on them:
-# Qbb scales the lifted coordinate (precision), Qc keeps coincident points as
-# "coplanar" with the vertex they were merged into (how duplicates are found), Qz adds
-# a point at infinity so co-circular input does not fail, Q12 tolerates wide facets.
-# scipy always adds Qt, which triangulates co-circular facets.
-QHULL_OPTIONS = "Qbb Qc Qz Q12"
-
-# Relative collinearity tolerance used only after Qhull has refused the input as flat.
-_FLAT_TOL = 1e-10
 
 _EMPTY_EDGES = np.empty((0, 2), dtype=np.int64)
 
@@ -562,61 +550,16 @@ def _collinear_path(xy: np.ndarray, rep: np.ndarray) -> np.ndarray:
     return canonical_edges(np.stack([order[:-1], order[1:]], axis=1), len(xy))
 
 
-def _exact_representatives(xy: np.ndarray) -> np.ndarray:
-    """Lowest index of the group of points at exactly the same position, per point."""
-    n = len(xy)
-    order = np.lexsort((np.arange(n), xy[:, 1], xy[:, 0]))
-    s = xy[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = (s[1:] != s[:-1]).any(axis=1)
-    group_first = order[np.flatnonzero(first)[np.cumsum(first) - 1]]
-    rep = np.empty(n, dtype=np.int64)
-    rep[order] = group_first
-    return rep
-
-
-def _is_flat(xy: np.ndarray) -> bool:
-    centred = xy - xy.mean(axis=0)
-    sv = np.linalg.svd(centred, compute_uv=False)
-    return bool(sv[-1] <= _FLAT_TOL * max(sv[0], np.finfo(float).tiny))
-
-
 def _delaunay_core(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Delaunay edges between representatives, and each point's representative.
 
     Returns ``(core, rep)``: ``core`` canonical edges among representatives only,
     ``rep[i]`` the representative of ``i`` (``rep[i] == i`` for representatives).
     """
-    n = len(xy)
-    if n < 3:
-        rep = _exact_representatives(xy)
+    simplices, rep = delaunay.triangles(xy)
+    if not len(simplices):
         return _collinear_path(xy, rep), rep
-    # Qhull lifts points to x^2 + y^2: far from the origin (slide coordinates) the lift
-    # loses the digits that decide Delaunay triangles, so triangulate centred points.
-    centred = xy - 0.5 * (xy.min(axis=0) + xy.max(axis=0))
-    try:
-        tri = Delaunay(centred, qhull_options=QHULL_OPTIONS)
-    except QhullError:
-        if not _is_flat(xy):
-            raise
-        rep = _exact_representatives(xy)
-        return _collinear_path(xy, rep), rep
-    simplices = tri.simplices.astype(np.int64)
-    rep = np.arange(n, dtype=np.int64)
-    dropped = tri.coplanar
-    if len(dropped):
-        # Qhull merged each dropped point into a vertex (Qc keeps which). Exact
-        # duplicates: the group's lowest index becomes its vertex. Points merged for
-        # precision only keep their own position and hang off the vertex.
-        pts, verts = dropped[:, 0].astype(np.int64), dropped[:, 2].astype(np.int64)
-        group_min = np.arange(n, dtype=np.int64)
-        exact = (xy[pts] == xy[verts]).all(axis=1)
-        np.minimum.at(group_min, verts[exact], pts[exact])
-        remap = group_min  # identity except vertex -> lowest index of its group
-        simplices = remap[simplices]
-        rep[verts] = remap[verts]
-        rep[pts] = remap[verts]
-    return _triangle_edges(simplices, n), rep
+    return _triangle_edges(simplices, len(xy)), rep
 
 
 def _with_duplicates(core: np.ndarray, rep: np.ndarray) -> np.ndarray:
@@ -651,18 +594,20 @@ def delaunay_edges(xy) -> np.ndarray:
 
     Notes
     -----
-    - Triangulation by Qhull (``scipy.spatial.Delaunay``, options ``Qbb Qc Qz Q12 Qt``)
-      of the coordinates centred on their bounding box, which keeps Qhull exact enough
-      far from the origin.
-      For co-circular points (a square's corners) the triangulation, hence which
-      diagonal is an edge, is Qhull's choice; every edge has an empty circumcircle.
+    - Triangulation by :func:`cytoql.kernels.delaunay.triangles` (incremental
+      insertion with exact orientation and in-circle predicates) of the coordinates
+      centred on their bounding box; on points in general position the edges are
+      Qhull's (``scipy.spatial.Delaunay``), which the reference uses.
+      For co-circular points (a square's corners) any triangulation is Delaunay; which
+      diagonal is an edge is decided by the insertion order (deterministic, not
+      necessarily Qhull's choice); every edge has an empty circumcircle and the edge
+      count is ``3m - 3 - h`` (m distinct positions, h of them on the hull).
     - Coincident points: the lowest index of each group is triangulated, every other
-      member gets one zero-length edge to it. A point Qhull merges into a vertex
-      because they are closer than its precision (about 1e-15 of the extent) hangs off
-      that vertex the same way, by an edge of their actual tiny length. Pairs somewhat
-      farther apart (about 1e-13) are kept, but Qhull's triangles next to them may then
-      be only approximately Delaunay.
-    - All points on one line (Qhull refuses them): the path through the distinct
+      member gets one zero-length edge to it. Points closer than float64 can tell
+      apart after centring (only near zero in a box about 1e16 times wider) count as
+      coincident and hang off the lowest index by an edge of their actual length.
+      Points any distance apart that float64 keeps apart are separate vertices.
+    - All points exactly on one line: the path through the distinct
       positions in order along the line. ``n == 2`` gives the single edge (zero length
       if the two coincide); ``n <= 1`` gives no edges.
     """
@@ -689,7 +634,7 @@ def gabriel_edges(xy) -> np.ndarray:
     - ``(i, j)`` is an edge when every other position ``k`` lies strictly outside the
       closed disc with diameter ``ij``, i.e. ``(k - i) . (k - j) > 0``. A point on the
       circle blocks the edge, so a square's diagonals are never Gabriel edges and the
-      result does not depend on how Qhull splits co-circular points.
+      result does not depend on how co-circular points are triangulated.
     - Coincident points follow :func:`delaunay_edges`: the test runs between distinct
       positions, and each duplicate keeps its zero-length edge to its representative.
       The Gabriel graph therefore still contains a Euclidean minimum spanning tree.

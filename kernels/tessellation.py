@@ -229,9 +229,8 @@ def voronoi_cells(xy, window) -> VoronoiCells:
       position. With all points distinct the cells tile the window: their areas sum to
       its area.
     - Coincident points share one cell: each gets a copy of the same polygon and the
-      same area (so areas then sum to more than the window). A point Qhull merges into
-      another for precision (about 1e-15 of the extent apart) shares that point's cell
-      too; see :func:`cytoql.kernels.graphs.delaunay_edges`.
+      same area (so areas then sum to more than the window); see
+      :func:`cytoql.kernels.graphs.delaunay_edges`.
     - ``touches_boundary``: the cell shares a stretch of the window boundary longer than
       ``BOUNDARY_TOL`` times the window's longer side (a single contact point does not
       count). Cells of convex-hull points always touch a window that contains them.

@@ -53,6 +53,13 @@ def _run(harness, tissue, suite, name, baseline):
 # --------------------------------------------------------------- comparisons
 
 
+def _same_triangles(ours, scipy_tri, data):
+    simplices, rep = ours
+    assert np.array_equal(rep, np.arange(data["n"]))  # the tissue has no duplicates
+    assert np.array_equal(np.unique(np.sort(simplices, axis=1), axis=0),
+                          np.unique(np.sort(scipy_tri.simplices, axis=1), axis=0))
+
+
 def _same_delaunay(ours, scipy_tri, data):
     edges, lengths, degrees = ours
     tri = scipy_tri.simplices
@@ -168,6 +175,7 @@ AGREE = {
         _same_values,
     ("bench_spatial_index", "cumulative counts, 50 radii to 100 µm",
      "scipy count_neighbors (totals only)"): _same_pair_totals,
+    ("bench_graphs", "Delaunay triangulation", "scipy Delaunay (Qhull)"): _same_triangles,
     ("bench_graphs", "Delaunay edges + lengths + degrees", "scipy Delaunay alone"):
         _same_delaunay,
     ("bench_graphs", "Euclidean MST (via Delaunay)", "scipy Delaunay + csgraph MST"):
