@@ -189,3 +189,21 @@ def test_bad_arguments_are_rejected():
         ac.knn_weights(np.zeros((3, 2)), 3)
     with pytest.raises(TypeError, match="SpatialWeights"):
         ac.morans_i(np.arange(4.0), np.ones((4, 4)))
+
+
+@given(n=st.integers(4, 15), data=st.data(), transform=st.sampled_from(ac.TRANSFORMS))
+def test_moments_add_repeated_entries_and_self_loops(n, data, transform):
+    # hand-made CSR: unsorted rows, the same (i, j) more than once, i == j allowed
+    cell = st.integers(0, n - 1)
+    entries = data.draw(st.lists(st.tuples(cell, cell, st.integers(1, 4)), min_size=1,
+                                 max_size=5 * n))
+    entries.sort(key=lambda e: e[0])
+    rows = np.array([e[0] for e in entries])
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    weights = ac.SpatialWeights(indptr, np.array([e[1] for e in entries]),
+                                np.array([e[2] / 2 for e in entries], dtype=np.float64))
+    y = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), float)
+    for name in ("morans_i", "gearys_c"):
+        got = getattr(ac, name)(y, weights, transform=transform)
+        want = getattr(ref, name)(y, _dense(weights), transform=transform)
+        _assert_result(got, want)
