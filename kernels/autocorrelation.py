@@ -127,15 +127,42 @@ def _permuted_sums(indptr, indices, w, z, seeds, geary, out):
 
 
 @jit
+def _power_sums(z):
+    """sum z^2 and sum z^4, serially (no BLAS threads)."""
+    s2 = 0.0
+    s4 = 0.0
+    for v in z:
+        v2 = v * v
+        s2 += v2
+        s4 += v2 * v2
+    return s2, s4
+
+
+@jit
+def _row_standardised(indptr, w):
+    """``w`` with each row divided by its (serial) sum; rows summing to 0 unchanged."""
+    out = np.empty_like(w)
+    for i in range(indptr.shape[0] - 1):
+        total = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            total += w[e]
+        if total == 0.0:
+            total = 1.0
+        for e in range(indptr[i], indptr[i + 1]):
+            out[e] = w[e] / total
+    return out
+
+
+@jit
 def _transpose(indptr, indices, w, n):
-    """CSR of the transpose (a counting sort by column)."""
+    """CSR of the transpose (a counting sort by column), int32 column ids."""
     t_indptr = np.zeros(n + 1, np.int64)
     for e in range(indices.shape[0]):
         t_indptr[indices[e] + 1] += 1
     for i in range(n):
         t_indptr[i + 1] += t_indptr[i]
     fill = t_indptr[:-1].copy()
-    t_indices = np.empty(indices.shape[0], np.int64)
+    t_indices = np.empty(indices.shape[0], np.int32)
     t_w = np.empty(indices.shape[0], np.float64)
     for i in range(n):
         for e in range(indptr[i], indptr[i + 1]):
@@ -155,7 +182,7 @@ def _moments(indptr, indices, w, n):
     (a_i.), row i of W^T (the entries w_ji) is read against it, then ``mark`` is
     squared and cleared: no sorting, O(n + nnz).
     """
-    t_indptr, t_indices, t_w = _transpose(indptr, indices, w, n)
+    t_indptr, t_indices, t_w = _transpose(indptr, indices, w, n)  # n < 2**31 cells
     mark = np.zeros(n)
     s0 = 0.0
     s1 = 0.0
@@ -297,9 +324,7 @@ def _checked_weights(weights, n, transform):
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("weights must be finite and >= 0")
     if transform == "row":
-        degree = np.diff(indptr)
-        row_sums = np.bincount(np.repeat(np.arange(n), degree), weights=w, minlength=n)
-        w = w / np.repeat(np.where(row_sums > 0, row_sums, 1.0), degree)
+        w = _row_standardised(indptr, w)
     return indptr, indices, w
 
 
@@ -398,7 +423,7 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     y, indptr, indices, w = _prepare(values, weights, transform, nperm, rng)
     n = y.size
     z = y - y.mean() if n else y
-    z2ss = float(z @ z)
+    z2ss, z4ss = _power_sums(z)
     s0, s1, s2 = _moments(indptr, indices, w, n)
     if n < 2 or s0 == 0 or z2ss == 0:
         return _NAN_RESULT
@@ -407,7 +432,7 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     ei = -1.0 / (n - 1)
     s02 = s0 * s0
     v_norm = (n * n * s1 - n * s2 + 3 * s02) / ((n - 1) * (n + 1) * s02) - ei * ei
-    kurt = (np.sum(z**4) / n) / (z2ss / n) ** 2
+    kurt = (z4ss / n) / (z2ss / n) ** 2
     if n >= 4:
         a = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s02)
         b = kurt * ((n * n - n) * s1 - 2 * n * s2 + 6 * s02)
@@ -453,14 +478,14 @@ def gearys_c(values, weights, *, transform="row", nperm=0, rng=None):
     y, indptr, indices, w = _prepare(values, weights, transform, nperm, rng)
     n = y.size
     z = y - y.mean() if n else y
-    z2ss = float(z @ z)
+    z2ss, z4ss = _power_sums(z)
     s0, s1, s2 = _moments(indptr, indices, w, n)
     if n < 2 or s0 == 0 or z2ss == 0:
         return _NAN_RESULT
     scale = (n - 1) / (2.0 * s0 * z2ss)
     c_obs = float(_geary_sum(indptr, indices, w, z) * scale)
     s02 = s0 * s0
-    kurt = (np.sum(z**4) / n) / (z2ss / n) ** 2
+    kurt = (z4ss / n) / (z2ss / n) ** 2
     v_norm = ((2 * s1 + s2) * (n - 1) - 4 * s02) / (2 * (n + 1) * s02)
     if n >= 4:
         a = (n - 1) * s1 * (n * n - 3 * n + 3 - (n - 1) * kurt)
