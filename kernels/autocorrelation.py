@@ -36,6 +36,9 @@ CONTIGUITIES = ("rook", "queen")
 # a permutation never changes its numbers (its stream is its own).
 _PERMS_PER_TASK = 4
 
+# Column buckets of the moments' transpose: few enough write streams for the caches.
+_BUCKETS = 256
+
 # A permuted statistic within this relative distance of the observed one is a tie
 # (counted as at least as extreme): permutations that are symmetries of the weights
 # reproduce the observed value exactly in theory, and rounding must not decide.
@@ -155,21 +158,45 @@ def _row_standardised(indptr, w):
 
 @jit
 def _transpose(indptr, indices, w, n):
-    """CSR of the transpose (a counting sort by column), int32 column ids."""
-    t_indptr = np.zeros(n + 1, np.int64)
-    for e in range(indices.shape[0]):
-        t_indptr[indices[e] + 1] += 1
-    for i in range(n):
-        t_indptr[i + 1] += t_indptr[i]
-    fill = t_indptr[:-1].copy()
-    t_indices = np.empty(indices.shape[0], np.int32)
-    t_w = np.empty(indices.shape[0], np.float64)
+    """CSR of the transpose, int32 ids, each row's entries in increasing source row.
+
+    Two stable counting sorts: first by column bucket (at most ``_BUCKETS`` of them,
+    written as that many sequential streams), then by column within the buckets, so
+    the random writes of the second sort stay inside one bucket's slice of the output.
+    """
+    nnz = indices.shape[0]
+    shift = 0
+    while ((n - 1) >> shift) >= _BUCKETS:
+        shift += 1
+    n_buckets = ((max(n, 1) - 1) >> shift) + 1
+    fill = np.zeros(n_buckets + 1, np.int64)
+    for e in range(nnz):
+        fill[(indices[e] >> shift) + 1] += 1
+    for b in range(n_buckets):
+        fill[b + 1] += fill[b]
+    rows = np.empty(nnz, np.int32)
+    cols = np.empty(nnz, np.int32)
+    vals = np.empty(nnz, np.float64)
     for i in range(n):
         for e in range(indptr[i], indptr[i + 1]):
-            q = fill[indices[e]]
-            t_indices[q] = i
-            t_w[q] = w[e]
-            fill[indices[e]] += 1
+            q = fill[indices[e] >> shift]
+            rows[q] = i
+            cols[q] = indices[e]
+            vals[q] = w[e]
+            fill[indices[e] >> shift] = q + 1
+    t_indptr = np.zeros(n + 1, np.int64)
+    for q in range(nnz):
+        t_indptr[cols[q] + 1] += 1
+    for i in range(n):
+        t_indptr[i + 1] += t_indptr[i]
+    pos = t_indptr[:-1].copy()
+    t_indices = np.empty(nnz, np.int32)
+    t_w = np.empty(nnz, np.float64)
+    for q in range(nnz):
+        p = pos[cols[q]]
+        t_indices[p] = rows[q]
+        t_w[p] = vals[q]
+        pos[cols[q]] = p + 1
     return t_indptr, t_indices, t_w
 
 
