@@ -165,14 +165,25 @@ def test_permutations_are_seeded_and_thread_count_free():
     xy = rng.uniform(0, 1, (500, 2))
     y = xy[:, 0] + rng.normal(0, 0.5, 500)
     w = ac.knn_weights(xy, 6)
+    z = y - y.mean()
+    runs = []
     before = numba.get_num_threads()
     try:
-        numba.set_num_threads(1)
-        one = ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5))
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            runs.append([
+                ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5)),
+                ac.gearys_c(y, w, nperm=199, rng=np.random.default_rng(5)),
+                # the permuted statistics themselves, bit for bit (p_sim is only a count)
+                *(ac._permutation_sums(w.indptr, w.indices, w.weights, z, 199,
+                                       np.random.default_rng(5), geary) for geary in (False, True)),
+            ])
     finally:
         numba.set_num_threads(before)
-    many = ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5))
-    assert one == many
+    one, many = runs
+    assert one[:2] == many[:2]
+    for a, b in zip(one[2:], many[2:]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bad_arguments_are_rejected():
