@@ -6,6 +6,7 @@ nearest other cells, row-standardised (esda's default transformation ``"r"``).
 * Weights given (CytoQL's kNN weights, handed to esda as a libpysal ``W`` and to
   squidpy as ``obsp`` connectivities; conversions untimed), 99 permutations:
   esda ``Moran`` and squidpy ``gr.spatial_autocorr`` (all cores).
+* The same with analytic p-values only, against squidpy up to 1M cells.
 * Weights built inside the call (libpysal ``KNN.from_array``), analytic p-values only.
 
 libpysal keeps weights in Python dictionaries, so esda and squidpy run up to 100k cells.
@@ -59,7 +60,7 @@ def _esda_moran(d):
     return esda.Moran(d["y"], _esda_w(d), permutations=NPERM).I
 
 
-def _squidpy_moran(d):
+def _squidpy_moran(d, n_perms=NPERM):
     import squidpy as sq
 
     if "adata" not in d:
@@ -69,7 +70,7 @@ def _squidpy_moran(d):
         adata.obsp["knn"] = _sparse(d["w"])
         d["adata"] = adata
     return sq.gr.spatial_autocorr(d["adata"], connectivity_key="knn", mode="moran",
-                                  n_perms=NPERM, seed=0, copy=True, n_jobs=-1,
+                                  n_perms=n_perms, seed=0, copy=True, n_jobs=-1,
                                   show_progress_bar=False)
 
 
@@ -85,6 +86,9 @@ CASES = [
          lambda d: ac.morans_i(d["y"], d["w"], nperm=NPERM, rng=np.random.default_rng(0)),
          {ESDA: _esda_moran, SQUIDPY: _squidpy_moran},
          baseline_max_n={ESDA: MAX_N, SQUIDPY: MAX_N}),
+    Case(f"Moran's I, {K}-NN weights given, analytic p-values", _setup_weights,
+         lambda d: ac.morans_i(d["y"], d["w"]),
+         {SQUIDPY: lambda d: _squidpy_moran(d, None)}, target=">= 2x squidpy"),
     Case(f"{K}-NN weights + Moran's I (analytic p-values)", _setup,
          lambda d: ac.morans_i(d["y"], ac.knn_weights(d["xy"], K)),
          {ESDA_KNN: _esda_knn_moran}, baseline_max_n={ESDA_KNN: MAX_N}),

@@ -12,10 +12,10 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse
 from scipy import stats
 
-from ._jit import jit_parallel, prange
+from ._jit import jit, jit_parallel, prange
+from ._streams import MAX_DRAW, bounded, seeds
 from ._validate import as_option, as_points
 from .spatial_index import build_kdtree, knn, query_radius
 
@@ -32,8 +32,12 @@ __all__ = [
 TRANSFORMS = ("row", "binary")
 CONTIGUITIES = ("rook", "queen")
 
-# Permutations are drawn in chunks of at most this many indices in memory.
-_PERM_CHUNK = 4_000_000
+# Permutations per parallel task (one scratch copy of the values each); which task runs
+# a permutation never changes its numbers (its stream is its own).
+_PERMS_PER_TASK = 4
+
+# Column buckets of the moments' transpose: few enough write streams for the caches.
+_BUCKETS = 256
 
 # A permuted statistic within this relative distance of the observed one is a tie
 # (counted as at least as extreme): permutations that are symmetries of the weights
@@ -74,32 +78,158 @@ class AutocorrelationResult(NamedTuple):
 # --------------------------------------------------------------------------- cores
 
 
-@jit_parallel
-def _moran_sums(indptr, indices, w, z, perms, out):
-    """out[s] = sum_i z[p_i] * sum_j w_ij z[p_j] for each permutation p = perms[s]."""
-    n = indptr.shape[0] - 1
-    for s in prange(perms.shape[0]):
-        acc = 0.0
-        for i in range(n):
-            lag = 0.0
-            for e in range(indptr[i], indptr[i + 1]):
-                lag += w[e] * z[perms[s, indices[e]]]
-            acc += z[perms[s, i]] * lag
-        out[s] = acc
+@jit
+def _moran_sum(indptr, indices, w, v):
+    """sum_i v_i sum_j w_ij v_j, serially."""
+    acc = 0.0
+    for i in range(indptr.shape[0] - 1):
+        lag = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            lag += w[e] * v[indices[e]]
+        acc += v[i] * lag
+    return acc
+
+
+@jit
+def _geary_sum(indptr, indices, w, v):
+    """sum_ij w_ij (v_i - v_j)^2, serially."""
+    acc = 0.0
+    for i in range(indptr.shape[0] - 1):
+        vi = v[i]
+        for e in range(indptr[i], indptr[i + 1]):
+            diff = vi - v[indices[e]]
+            acc += w[e] * diff * diff
+    return acc
+
+
+@jit
+def _shuffle(state, values):
+    """Fisher-Yates from the end, in place: swap ``values[i]`` with a uniform
+    ``values[j]``, ``j <= i``, for ``i = n - 1, ..., 1``."""
+    for i in range(values.shape[0] - 1, 0, -1):
+        state, j = bounded(state, i + 1)
+        tmp = values[i]
+        values[i] = values[j]
+        values[j] = tmp
 
 
 @jit_parallel
-def _geary_sums(indptr, indices, w, z, perms, out):
-    """out[s] = sum_ij w_ij (z[p_i] - z[p_j])^2 for each permutation p = perms[s]."""
-    n = indptr.shape[0] - 1
-    for s in prange(perms.shape[0]):
-        acc = 0.0
-        for i in range(n):
-            zi = z[perms[s, i]]
-            for e in range(indptr[i], indptr[i + 1]):
-                diff = zi - z[perms[s, indices[e]]]
-                acc += w[e] * diff * diff
-        out[s] = acc
+def _permuted_sums(indptr, indices, w, z, seeds, geary, out):
+    """out[k] = the Moran (or Geary) sum of z shuffled from seeds[k] alone."""
+    n_perms = seeds.shape[0]
+    n_tasks = (n_perms + _PERMS_PER_TASK - 1) // _PERMS_PER_TASK
+    for t in prange(n_tasks):
+        v = np.empty_like(z)
+        for k in range(t * _PERMS_PER_TASK, min(n_perms, (t + 1) * _PERMS_PER_TASK)):
+            v[:] = z
+            _shuffle(seeds[k], v)
+            if geary:
+                out[k] = _geary_sum(indptr, indices, w, v)
+            else:
+                out[k] = _moran_sum(indptr, indices, w, v)
+
+
+@jit
+def _power_sums(z):
+    """sum z^2 and sum z^4, serially (no BLAS threads)."""
+    s2 = 0.0
+    s4 = 0.0
+    for v in z:
+        v2 = v * v
+        s2 += v2
+        s4 += v2 * v2
+    return s2, s4
+
+
+@jit
+def _row_standardised(indptr, w):
+    """``w`` with each row divided by its (serial) sum; rows summing to 0 unchanged."""
+    out = np.empty_like(w)
+    for i in range(indptr.shape[0] - 1):
+        total = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            total += w[e]
+        if total == 0.0:
+            total = 1.0
+        for e in range(indptr[i], indptr[i + 1]):
+            out[e] = w[e] / total
+    return out
+
+
+@jit
+def _transpose(indptr, indices, w, n):
+    """CSR of the transpose, int32 ids, each row's entries in increasing source row.
+
+    Two stable counting sorts: first by column bucket (at most ``_BUCKETS`` of them,
+    written as that many sequential streams), then by column within the buckets, so
+    the random writes of the second sort stay inside one bucket's slice of the output.
+    """
+    nnz = indices.shape[0]
+    shift = 0
+    while ((n - 1) >> shift) >= _BUCKETS:
+        shift += 1
+    n_buckets = ((max(n, 1) - 1) >> shift) + 1
+    fill = np.zeros(n_buckets + 1, np.int64)
+    for e in range(nnz):
+        fill[(indices[e] >> shift) + 1] += 1
+    for b in range(n_buckets):
+        fill[b + 1] += fill[b]
+    rows = np.empty(nnz, np.int32)
+    cols = np.empty(nnz, np.int32)
+    vals = np.empty(nnz, np.float64)
+    for i in range(n):
+        for e in range(indptr[i], indptr[i + 1]):
+            q = fill[indices[e] >> shift]
+            rows[q] = i
+            cols[q] = indices[e]
+            vals[q] = w[e]
+            fill[indices[e] >> shift] = q + 1
+    t_indptr = np.zeros(n + 1, np.int64)
+    for q in range(nnz):
+        t_indptr[cols[q] + 1] += 1
+    for i in range(n):
+        t_indptr[i + 1] += t_indptr[i]
+    pos = t_indptr[:-1].copy()
+    t_indices = np.empty(nnz, np.int32)
+    t_w = np.empty(nnz, np.float64)
+    for q in range(nnz):
+        p = pos[cols[q]]
+        t_indices[p] = rows[q]
+        t_w[p] = vals[q]
+        pos[cols[q]] = p + 1
+    return t_indptr, t_indices, t_w
+
+
+@jit
+def _moments(indptr, indices, w, n):
+    """S0, S1, S2 of Cliff & Ord over CSR weights (repeated entries add), serially.
+
+    With a_ij the summed weight of (i, j): S1 = sum_ij (a_ij + a_ji)^2 / 2
+    = sum_ij a_ij^2 + sum_ij a_ij a_ji. Row i of W is scattered into a dense ``mark``
+    (a_i.), row i of W^T (the entries w_ji) is read against it, then ``mark`` is
+    squared and cleared: no sorting, O(n + nnz).
+    """
+    t_indptr, t_indices, t_w = _transpose(indptr, indices, w, n)  # n < 2**31 cells
+    mark = np.zeros(n)
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for i in range(n):
+        row = 0.0
+        for e in range(indptr[i], indptr[i + 1]):
+            mark[indices[e]] += w[e]
+            row += w[e]
+        col = 0.0
+        for q in range(t_indptr[i], t_indptr[i + 1]):
+            s1 += mark[t_indices[q]] * t_w[q]
+            col += t_w[q]
+        for e in range(indptr[i], indptr[i + 1]):
+            a = mark[indices[e]]
+            s1 += a * a  # once per distinct column: cleared below
+            mark[indices[e]] = 0.0
+        s0 += row
+        s2 += (row + col) * (row + col)
+    return s0, s1, s2
 
 
 # ------------------------------------------------------------------------ weights
@@ -221,31 +351,15 @@ def _checked_weights(weights, n, transform):
     if not np.isfinite(w).all() or (w < 0).any():
         raise ValueError("weights must be finite and >= 0")
     if transform == "row":
-        degree = np.diff(indptr)
-        row_sums = np.bincount(np.repeat(np.arange(n), degree), weights=w, minlength=n)
-        w = w / np.repeat(np.where(row_sums > 0, row_sums, 1.0), degree)
+        w = _row_standardised(indptr, w)
     return indptr, indices, w
 
 
-def _moments(indptr, indices, w, n):
-    """S0, S1, S2 of Cliff & Ord."""
-    mat = scipy.sparse.csr_matrix((w, indices, indptr), shape=(n, n))
-    s0 = float(w.sum())
-    sym = mat + mat.T
-    s1 = 0.5 * float(sym.multiply(sym).sum())
-    s2 = float(((np.asarray(mat.sum(axis=1)).ravel()
-                 + np.asarray(mat.sum(axis=0)).ravel()) ** 2).sum())
-    return s0, s1, s2
-
-
-def _permutation_sums(core, indptr, indices, w, z, nperm, rng):
-    n = z.size
+def _permutation_sums(indptr, indices, w, z, nperm, rng, geary):
+    if z.size > MAX_DRAW:
+        raise ValueError(f"permutations need at most {MAX_DRAW} cells, got {z.size}")
     out = np.empty(nperm, dtype=np.float64)
-    chunk = max(1, _PERM_CHUNK // max(n, 1))
-    for start in range(0, nperm, chunk):
-        stop = min(start + chunk, nperm)
-        perms = np.stack([rng.permutation(n) for _ in range(start, stop)]).astype(np.int64)
-        core(indptr, indices, w, z, perms, out[start:stop])
+    _permuted_sums(indptr, indices, w, z, seeds(rng, nperm), geary, out)
     return out
 
 
@@ -293,7 +407,10 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     nperm : int
         Number of random permutations for ``p_sim`` (0: none, ``p_sim`` is NaN).
     rng : numpy.random.Generator, optional
-        Required when ``nperm > 0``; permutation s is ``rng.permutation(n)``.
+        Required when ``nperm > 0``; used once, for one seed per permutation
+        (:mod:`cytoql.kernels._streams`): permutation ``s`` shuffles a copy of
+        ``z`` by Fisher-Yates from the end with stream ``s`` alone, so ``p_sim`` is
+        a function of the generator's state, the same on any number of threads.
 
     Returns
     -------
@@ -333,19 +450,16 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     y, indptr, indices, w = _prepare(values, weights, transform, nperm, rng)
     n = y.size
     z = y - y.mean() if n else y
-    z2ss = float(z @ z)
+    z2ss, z4ss = _power_sums(z)
     s0, s1, s2 = _moments(indptr, indices, w, n)
     if n < 2 or s0 == 0 or z2ss == 0:
         return _NAN_RESULT
-    identity = np.arange(n, dtype=np.int64)[None, :]
-    obs = np.empty(1)
-    _moran_sums(indptr, indices, w, z, identity, obs)
     scale = n / s0 / z2ss
-    i_obs = float(obs[0] * scale)
+    i_obs = float(_moran_sum(indptr, indices, w, z) * scale)
     ei = -1.0 / (n - 1)
     s02 = s0 * s0
     v_norm = (n * n * s1 - n * s2 + 3 * s02) / ((n - 1) * (n + 1) * s02) - ei * ei
-    kurt = (np.sum(z**4) / n) / (z2ss / n) ** 2
+    kurt = (z4ss / n) / (z2ss / n) ** 2
     if n >= 4:
         a = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s02)
         b = kurt * ((n * n - n) * s1 - 2 * n * s2 + 6 * s02)
@@ -356,7 +470,7 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
     z_rand = _z(i_obs - ei, v_rand)
     p_sim = float("nan")
     if nperm:
-        sims = _permutation_sums(_moran_sums, indptr, indices, w, z, nperm, rng) * scale
+        sims = _permutation_sums(indptr, indices, w, z, nperm, rng, False) * scale
         p_sim = _pseudo_p(sims, i_obs)
     return AutocorrelationResult(i_obs, ei, z_norm, _two_sided(z_norm), z_rand,
                                  _two_sided(z_rand), p_sim)
@@ -391,17 +505,14 @@ def gearys_c(values, weights, *, transform="row", nperm=0, rng=None):
     y, indptr, indices, w = _prepare(values, weights, transform, nperm, rng)
     n = y.size
     z = y - y.mean() if n else y
-    z2ss = float(z @ z)
+    z2ss, z4ss = _power_sums(z)
     s0, s1, s2 = _moments(indptr, indices, w, n)
     if n < 2 or s0 == 0 or z2ss == 0:
         return _NAN_RESULT
-    identity = np.arange(n, dtype=np.int64)[None, :]
-    obs = np.empty(1)
-    _geary_sums(indptr, indices, w, z, identity, obs)
     scale = (n - 1) / (2.0 * s0 * z2ss)
-    c_obs = float(obs[0] * scale)
+    c_obs = float(_geary_sum(indptr, indices, w, z) * scale)
     s02 = s0 * s0
-    kurt = (np.sum(z**4) / n) / (z2ss / n) ** 2
+    kurt = (z4ss / n) / (z2ss / n) ** 2
     v_norm = ((2 * s1 + s2) * (n - 1) - 4 * s02) / (2 * (n + 1) * s02)
     if n >= 4:
         a = (n - 1) * s1 * (n * n - 3 * n + 3 - (n - 1) * kurt)
@@ -414,7 +525,7 @@ def gearys_c(values, weights, *, transform="row", nperm=0, rng=None):
     z_rand = _z(c_obs - 1.0, v_rand)
     p_sim = float("nan")
     if nperm:
-        sims = _permutation_sums(_geary_sums, indptr, indices, w, z, nperm, rng) * scale
+        sims = _permutation_sums(indptr, indices, w, z, nperm, rng, True) * scale
         p_sim = _pseudo_p(sims, c_obs)
     return AutocorrelationResult(c_obs, 1.0, z_norm, _two_sided(z_norm), z_rand,
                                  _two_sided(z_rand), p_sim)

@@ -11,6 +11,8 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import stats
 
+from ._streams import Stream, seeds
+
 __all__ = ["distance_band_weights", "gearys_c", "grid_weights", "knn_weights", "morans_i"]
 
 _TIE_RTOL = 1e-12
@@ -65,6 +67,13 @@ def _s012(w):
     return w.sum(), 0.5 * ((w + w.T) ** 2).sum(), ((w.sum(axis=1) + w.sum(axis=0)) ** 2).sum()
 
 
+def _shuffled(z, seed):
+    """A copy of ``z`` shuffled by the stream of ``seed`` (the kernel's permutation)."""
+    v = z.copy()
+    Stream(seed).shuffle(v)
+    return v
+
+
 def _p_sim(sims, obs):
     larger = sum(1 for s in sims if s >= obs - _TIE_RTOL * max(1.0, abs(obs)))
     larger = min(larger, len(sims) - larger)
@@ -108,7 +117,7 @@ def morans_i(values, weights, *, transform="row", nperm=0, rng=None):
                   / ((n - 1) * (n - 2) * (n - 3) * s0**2) - ei**2)
     p_sim = np.nan
     if nperm:
-        p_sim = _p_sim([stat(z[rng.permutation(n)]) for _ in range(nperm)], i_obs)
+        p_sim = _p_sim([stat(_shuffled(z, seed)) for seed in seeds(rng, nperm)], i_obs)
     return _result(i_obs, ei, v_norm, v_rand, p_sim)
 
 
@@ -136,5 +145,5 @@ def gearys_c(values, weights, *, transform="row", nperm=0, rng=None):
                   / (n * (n - 2) * (n - 3) * s0**2))
     p_sim = np.nan
     if nperm:
-        p_sim = _p_sim([stat(z[rng.permutation(n)]) for _ in range(nperm)], c_obs)
+        p_sim = _p_sim([stat(_shuffled(z, seed)) for seed in seeds(rng, nperm)], c_obs)
     return _result(c_obs, 1.0, v_norm, v_rand, p_sim)

@@ -1,13 +1,15 @@
 """Brute-force references for the ``neighbourhood`` kernels.
 
 Edge counts by explicit loops over the adjacency entries; co-occurrence from the full
-distance matrix. Permutations consume the generator exactly as the kernel documents,
-so a shared seed gives identical z-scores. For small inputs in tests only.
+distance matrix. Permutations draw from the per-permutation streams the kernel
+documents, so a shared seed gives identical z-scores. For small inputs in tests only.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ._streams import Stream, seeds
 
 __all__ = ["co_occurrence", "label_edge_counts", "nhood_enrichment"]
 
@@ -25,16 +27,15 @@ def nhood_enrichment(indptr, indices, labels, n_labels, *, n_perms=1000, rng, gr
     """Permutation z-scores of the label edge counts (squidpy's definition)."""
     labels = np.asarray(labels, dtype=np.int64)
     counts = label_edge_counts(indptr, indices, labels, n_labels)
-    if groups is None:
-        members = [np.arange(len(labels))]
-    else:
-        groups = np.asarray(groups, dtype=np.int64)
-        members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
+    groups = np.zeros(len(labels), np.int64) if groups is None else np.asarray(groups)
     perms = np.empty((n_perms, n_labels, n_labels), dtype=np.int64)
-    for k in range(n_perms):
+    for k, seed in enumerate(seeds(rng, n_perms)):
+        stream = Stream(seed)
         shuffled = labels.copy()
-        for idx in members:
-            shuffled[idx] = rng.permutation(labels[idx])
+        for g in np.unique(groups):
+            values = labels[groups == g]  # a copy, cells in index order
+            stream.shuffle(values)
+            shuffled[groups == g] = values
         perms[k] = label_edge_counts(indptr, indices, shuffled, n_labels)
     mean = perms.mean(axis=0)
     std = perms.std(axis=0)

@@ -200,6 +200,8 @@ AGREE = {
      "esda Moran (libpysal W prebuilt)"): _same_moran,
     ("bench_autocorrelation", "Moran's I, 6-NN weights given, 99 permutations",
      "squidpy gr.spatial_autocorr"): _same_moran_squidpy,
+    ("bench_autocorrelation", "Moran's I, 6-NN weights given, analytic p-values",
+     "squidpy gr.spatial_autocorr"): _same_moran_squidpy,
     ("bench_autocorrelation", "6-NN weights + Moran's I (analytic p-values)",
      "libpysal KNN + esda Moran"): _same_moran,
     ("bench_neighbourhood", "nhood enrichment, 6-NN graph, 1000 permutations",

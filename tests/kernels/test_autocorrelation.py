@@ -165,14 +165,25 @@ def test_permutations_are_seeded_and_thread_count_free():
     xy = rng.uniform(0, 1, (500, 2))
     y = xy[:, 0] + rng.normal(0, 0.5, 500)
     w = ac.knn_weights(xy, 6)
+    z = y - y.mean()
+    runs = []
     before = numba.get_num_threads()
     try:
-        numba.set_num_threads(1)
-        one = ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5))
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            runs.append([
+                ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5)),
+                ac.gearys_c(y, w, nperm=199, rng=np.random.default_rng(5)),
+                # the permuted statistics themselves, bit for bit (p_sim is only a count)
+                *(ac._permutation_sums(w.indptr, w.indices, w.weights, z, 199,
+                                       np.random.default_rng(5), geary) for geary in (False, True)),
+            ])
     finally:
         numba.set_num_threads(before)
-    many = ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5))
-    assert one == many
+    one, many = runs
+    assert one[:2] == many[:2]
+    for a, b in zip(one[2:], many[2:]):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_bad_arguments_are_rejected():
@@ -189,3 +200,21 @@ def test_bad_arguments_are_rejected():
         ac.knn_weights(np.zeros((3, 2)), 3)
     with pytest.raises(TypeError, match="SpatialWeights"):
         ac.morans_i(np.arange(4.0), np.ones((4, 4)))
+
+
+@given(n=st.integers(4, 15), data=st.data(), transform=st.sampled_from(ac.TRANSFORMS))
+def test_moments_add_repeated_entries_and_self_loops(n, data, transform):
+    # hand-made CSR: unsorted rows, the same (i, j) more than once, i == j allowed
+    cell = st.integers(0, n - 1)
+    entries = data.draw(st.lists(st.tuples(cell, cell, st.integers(1, 4)), min_size=1,
+                                 max_size=5 * n))
+    entries.sort(key=lambda e: e[0])
+    rows = np.array([e[0] for e in entries])
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n))])
+    weights = ac.SpatialWeights(indptr, np.array([e[1] for e in entries]),
+                                np.array([e[2] / 2 for e in entries], dtype=np.float64))
+    y = np.array(data.draw(st.lists(st.integers(0, 5), min_size=n, max_size=n)), float)
+    for name in ("morans_i", "gearys_c"):
+        got = getattr(ac, name)(y, weights, transform=transform)
+        want = getattr(ref, name)(y, _dense(weights), transform=transform)
+        _assert_result(got, want)

@@ -112,11 +112,13 @@ def test_nhood_enrichment_is_the_same_on_any_thread_count():
     try:
         for threads in (1, most):
             numba.set_num_threads(threads)
-            results.append(nh.nhood_enrichment(indptr, indices, labels, 4, n_perms=64,
-                                               rng=np.random.default_rng(8)))
+            results.append([nh.nhood_enrichment(indptr, indices, labels, 4, n_perms=64,
+                                                rng=np.random.default_rng(8), groups=g)
+                            for g in (None, labels % 3)])
     finally:
         numba.set_num_threads(before)
-    np.testing.assert_array_equal(results[1].zscore, results[0].zscore)
+    for one, many in zip(*results):
+        np.testing.assert_array_equal(many.zscore, one.zscore)
 
 
 @given(data=labelled_points(max_size=50), steps=st.lists(st.integers(1, 24), min_size=1,
