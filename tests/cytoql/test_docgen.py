@@ -8,6 +8,7 @@ import pytest
 
 from cytoql import docgen
 from cytoql.catalog import builtins
+from cytoql.catalog.spec import ADDITIVE, GATHER, NOT_POOLED, PER_CELL, RATIO_OF_SUMS
 from cytoql.diagnostics.codes import CODES, explain
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -30,7 +31,7 @@ def test_every_builtin_is_documented_with_conventions_and_an_evaluator():
     for entry in builtins():
         assert entry.doc and entry.conventions and entry.returns, entry.name
         assert all(p.doc for p in entry.params), entry.name
-        assert entry.combine.name in ("additive", "ratio of sums", "gather", "per cell")
+        assert entry.combine in (ADDITIVE, RATIO_OF_SUMS, GATHER, PER_CELL, NOT_POOLED)
 
 
 def test_every_code_is_explained_with_failing_and_fixed_queries():
