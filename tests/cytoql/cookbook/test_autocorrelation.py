@@ -56,7 +56,7 @@ def _grid_w(shape, rook):
 
 
 def _knn_w(xy, k):
-    return weights_lib.KNN.from_array(xy, k=k)
+    return weights_lib.KNN.from_array(xy, k=k, silence_warnings=True)
 
 
 def _band_w(xy, r):
@@ -167,6 +167,21 @@ def check_moran_tiles_permutation(adata, fovs, result):
     _check_per_fov(result, {f.name: 1 / 200 for f in fovs})
     again = run_query(adata, _page()["moran_tiles_permutation"])
     assert dict(again.per_fov) == dict(result.per_fov)
+
+
+def check_geary_permutation_krt17_podocyte(adata, fovs, result):
+    np.random.seed(2)
+    for f in fovs:
+        pod = f.t("Podocyte")
+        theirs = esda.Geary(f.expr("KRT17")[pod], _knn_w(f.xy[pod], 6), transformation="r",
+                            permutations=999)
+        got = result.per_fov[f.name]
+        assert round(got * 1000) == pytest.approx(got * 1000)  # (1 + L) / (1 + 999)
+        # two independent Monte-Carlo estimates of one p: within 4 sd of their difference
+        sd = math.sqrt(2 * theirs.p_sim * (1 - theirs.p_sim) / 999)
+        assert abs(got - theirs.p_sim) < 4 * sd
+        assert abs(got - theirs.p_rand) < 4 * sd  # esda's analytic p is one-sided too
+    assert math.isnan(result.pool())
 
 
 def _local(f, y, statistic, w, transform="r"):
