@@ -199,6 +199,10 @@ _NAMES = {"moran": "Moran's I", "geary": "Geary's C", "gstar": "Gi*"}
 
 def _check_test(args):
     test, report, nperm = args["test"], args["report"], args["nperm"]
+    if test.node is not None and report.value == "statistic":
+        raise BuildError("E0305", "`test` chooses the null of z and p: the statistic itself "
+                         "does not depend on it", "test", "no z or p reported",
+                         help="add `report = p` (or `report = z`), or drop `test`")
     if test.value == "permutation" and report.value == "z":
         raise BuildError("E0305", "the permutation test gives a p-value, not a z-score",
                          "report", "z with permutations",

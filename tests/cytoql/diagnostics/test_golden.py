@@ -73,6 +73,7 @@ CASES = {
     "autocorr_k_with_distance_band": 'gearys_c(expr("B2M"), weights = distance, radius = 30 um, k = 4)',
     "autocorr_radius_with_knn": 'mean(local_moran(expr("B2M"), radius = 30 um))',
     "autocorr_permutation_z": 'morans_i(expr("B2M"), test = permutation, report = z)',
+    "autocorr_test_without_report": 'morans_i(cells, size = 50 um, test = permutation)',
     "autocorr_nperm_without_permutation": 'morans_i(expr("B2M"), nperm = 99)',
     "autocorr_nperm_zero": 'morans_i(cells, size = 50 um, test = permutation, nperm = 0)',
     "autocorr_cells_for_local": 'mean(gi_star(cells where type == "PCT"))',
