@@ -126,6 +126,11 @@ def _tile_partial(op: TileAutocorrelation, ev, group):
     if not len(ids):
         ev.warn_empty(op, "no cells to count in the tiles: the value is NaN")
     counts, _, _ = quadrats.quadrat_counts(ev.xy[ids], ev.window.as_tuple(), op.size)
+    if counts.size < 2:
+        w = ev.window
+        ev.warn_empty(op, f"tiles of {op.size:g} µm cover the window ({w.width:g} × "
+                      f"{w.height:g} µm) with one tile: no neighbours, NaN")
+        return np.array([np.nan])
     return _global(op, ev, counts.ravel().astype(float),
                    ac.grid_weights(counts.shape, op.contiguity))
 

@@ -271,6 +271,14 @@ def test_tiles_of_an_empty_set_warn_and_are_nan(kidney):
         _codes(result)
 
 
+def test_one_tile_has_no_neighbours(kidney):
+    adata, _ = kidney
+    result = run_query(adata, "morans_i(cells, size = 5000 um)")
+    assert np.isnan(result.per_fov.to_numpy(float)).all()
+    assert any(code == "W0501" and "with one tile: no neighbours" in message
+               for code, message in _codes(result))
+
+
 def test_too_few_cells_for_knn_warn_and_are_nan(kidney):
     adata, _ = kidney
     result = run_query(adata, 'morans_i(expr("B2M"), k = 6, over = cells where type == "NK")')
