@@ -76,6 +76,17 @@ CASES = {
     "syntax_too_long": "count(cells where type in (" + '"PCT", ' * 3000 + '"PCT"))',
     "several_errors": 'let A = cells where type == "Podocyt"\n'
                       'mean(distance(A -> nearest cells where type == "mesangial cell", k = 0))',
+    "autocorr_unknown_contiguity": 'morans_i(cells where type == "PCT", size = 50 um, contiguity = bishop)',
+    "autocorr_zero_tile_size": "gearys_c(cells, size = 0 um)",
+    "autocorr_distance_needs_radius": 'morans_i(expr("B2M"), weights = distance)',
+    "autocorr_k_with_distance_band": 'gearys_c(expr("B2M"), weights = distance, radius = 30 um, k = 4)',
+    "autocorr_radius_with_knn": 'mean(local_moran(expr("B2M"), radius = 30 um))',
+    "autocorr_permutation_z": 'morans_i(expr("B2M"), test = permutation, report = z)',
+    "autocorr_test_without_report": 'morans_i(cells, size = 50 um, test = permutation)',
+    "autocorr_nperm_without_permutation": 'morans_i(expr("B2M"), nperm = 99)',
+    "autocorr_nperm_zero": 'morans_i(cells, size = 50 um, test = permutation, nperm = 0)',
+    "autocorr_cells_for_local": 'mean(gi_star(cells where type == "PCT"))',
+    "autocorr_unknown_weights": 'morans_i(expr("B2M"), weights = queen)',
 }
 
 
