@@ -84,17 +84,18 @@ def _partial(op: NearestNeighbourFunction, ev, group):
                 f"{_MAX_GRID} per side)", op,
                 help=f"use a coarser grid, e.g. `grid = "
                      f"{math.ceil(max(ev.window.width, ev.window.height) / 512):g} um`")
-    if len(a) < (1 if op.function == "F" else 2):
+    enough = len(a) >= (1 if op.function == "F" else 2)
+    if not enough:
         ev.warn_empty(op, "too few cells for this statistic: its value is NaN here")
     counts = _counts(op, ev.xy[a], ev.window, grid)
     den = counts[1]
     undefined = np.any([d == 0 for d in counts[1::2]], axis=0)
-    if op.correction == "border" and len(a) >= 2 and undefined.any():
+    if op.correction == "border" and enough and undefined.any():
         first = op.radii[int(np.flatnonzero(undefined)[0])]
         w = ev.window
         ev.warn(op, "W0503", f"the border correction is undefined for r >= {first:g} µm "
-                f"in this window ({w.width:g} × {w.height:g} µm): no point that far from "
-                "the edge, NaN there")
+                f"in this window ({w.width:g} × {w.height:g} µm): no cell (or test "
+                "location) that far from the edge, NaN there")
     theo = np.zeros(len(op.radii))
     if op.function != "J":
         # the CSR value 1 − exp(−λπr²) weighted by the denominator, so that pooled it
@@ -188,7 +189,7 @@ _COMMON = (
 _POOL = ("pooled over FOVs as Σ numerator / Σ denominator: the estimate of all cells of "
          "all FOVs, each censored by its own FOV's edge (ratio of sums, exact for both "
          "corrections); the pooled CSR value is the mean of the FOVs' 1 − exp(−λπr²) "
-         "weighted by their denominators",)
+         "weighted by their denominators (so NaN, like the estimate, where all are 0)",)
 _F_CONVENTIONS = (
     "test locations: the centres of a g × g raster over the window, g = ⌈max(width, "
     "height) / grid⌉ (at most 4096), or g = 128 by default; F is resolved to about half "

@@ -241,6 +241,22 @@ def check_g_envelope_csr(adata, fovs, result):
     assert again.table().equals(table)
 
 
+def check_f_macrophage_labels(adata, fovs, result):
+    r = np.arange(0, 51, 10.0)
+    per, pooled = _cdf_curves(
+        fovs, lambda f: _f_counts(f, f.t("macrophage"), r, "border", None),
+        _t("macrophage"), r)
+    _check_curve(result, per, pooled)
+    table = result.table()
+    # relabelling keeps the number of cells, so every simulated F is defined where the
+    # observed one is, and at r = 0 all are 0
+    assert table[["lo", "hi"]].notna().all().all() and (table["lo"] <= table["hi"]).all()
+    assert (table[table.r == 0][["value", "lo", "hi"]] == 0).all().all()
+    assert ((0.05 <= result.p_values) & (result.p_values <= 1)).all()
+    again = run_query(adata, _page()["f_macrophage_labels"])
+    assert again.table().equals(table)
+
+
 def _check_scalar(result, per, pooled, index):
     assert dict(result.per_fov) == pytest.approx({k: v[index] for k, v in per.items()},
                                                   rel=1e-12)
