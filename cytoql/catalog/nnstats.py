@@ -246,9 +246,6 @@ class ClarkEvans(Op):
     report: str
 
 
-_SE_CONSTANT = math.sqrt((4.0 - math.pi) / (4.0 * math.pi))
-
-
 def _ce_partial(op: ClarkEvans, ev, group):
     from cytoql.kernels import nearest_neighbour as nn
 
@@ -261,18 +258,21 @@ def _ce_partial(op: ClarkEvans, ev, group):
         ev.warn(op, "W0503", "no nearest-neighbour distance is shorter than its cell's "
                 "distance to the edge: the cdf-corrected mean is undefined, NaN here")
         return np.zeros(3)
-    n = len(a)
-    return np.array([n * ce.mean_distance, n * ce.expected_distance, ev.window.area])
+    # partial: the sum of NNDs, its CSR expectation n E and its null variance
+    # (n E SE)² = 0.26136² |W|; all three add over independent FOVs
+    expected = len(a) * ce.expected_distance
+    return np.array([len(a) * ce.mean_distance, expected,
+                     (expected * ce.standard_error) ** 2])
 
 
 def _ce_finish(op: ClarkEvans, partial):
-    total, expected, area = partial
+    total, expected, variance = partial
     if expected <= 0:
         return float("nan")
     r = total / expected
     if op.report == "R":
         return float(r)
-    z = (r - 1.0) / (_SE_CONSTANT * math.sqrt(area) / expected)
+    z = (r - 1.0) / (math.sqrt(variance) / expected)
     return float(z) if op.report == "z" else math.erfc(abs(z) / math.sqrt(2.0))
 
 
