@@ -31,7 +31,7 @@ CATEGORY = ("nearest-neighbour statistics", 61)
 CORRECTION = Option("none", "border",
                     aliases={"rs": "border", "bord": "border", "reduced": "border",
                              "reduced_sample": "border"})
-CE_CORRECTION = Option("none", "donnelly", "cdf", aliases={"Donnelly": "donnelly"})
+CE_CORRECTION = Option("none", "donnelly", "cdf")
 REPORT = Option("R", "z", "p", aliases={"index": "R", "p_value": "p", "pvalue": "p"})
 
 #: spatstat's default raster for F's test locations (npixel = 128 per side).

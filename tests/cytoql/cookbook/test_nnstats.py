@@ -283,6 +283,26 @@ def check_ce_fibroblast_cdf_p(adata, fovs, result):
     _check_scalar(result, per, pooled, 2)
 
 
+# --------------------------------------------------------------------- theory
+
+def test_under_csr_g_and_f_follow_the_poisson_curve_j_is_one_and_r_is_one():
+    from cytoql.datasets.synthetic import synthetic
+
+    adata = synthetic(6000, process="csr", seed=3, n_fovs=3, fov_size=(500.0, 400.0))
+    r = "r = 0 um .. 12 um by 3 um"
+    for name in ("g_function", "f_function"):
+        pooled = run_query(adata, f"{name}(cells, {r})").pool()
+        # 6000 cells (F: 3 × 128² locations): binomial error about 0.01
+        np.testing.assert_allclose(pooled["value"], pooled["theo"], atol=0.03, err_msg=name)
+    # J = (1 − G) / (1 − F) is only stable while 1 − F is not small: up to 6 µm here
+    # (1 − F(6) = exp(−λπ 36) = 0.32; at 12 µm it is 0.011)
+    j = run_query(adata, "j_function(cells, r = 0 um .. 6 um by 2 um)").pool()
+    np.testing.assert_allclose(j["value"], 1.0, atol=0.1)
+    # Donnelly's correction removes the edge bias: z is a standard normal draw
+    z = run_query(adata, "clark_evans(cells, correction = donnelly, report = z)").pool()
+    assert abs(z) < 3
+
+
 # --------------------------------------------------------------------- diagnostics
 
 def test_too_fine_a_test_grid_is_an_error_with_a_coarser_one_as_help(kidney):
