@@ -32,7 +32,9 @@ __all__ = [
     "CLARK_EVANS_CORRECTIONS",
     "ClarkEvans",
     "clark_evans",
+    "f_counts",
     "f_function",
+    "g_counts",
     "g_function",
     "j_function",
     "nearest_distance",
@@ -274,13 +276,45 @@ def g_function(xy, r, window, *, correction="border"):
     distance to the window's border: ``"none"`` gives ``#{d_i <= r} / n``; ``"border"``
     gives ``#{d_i <= r <= b_i} / #{b_i >= r}``.
     """
+    numerator, denominator, theo = _g_counts(xy, r, window, correction)
+    return _ratio(numerator, denominator), theo
+
+
+def g_counts(xy, r, window, *, correction="border"):
+    """Numerator and denominator of :func:`g_function`'s estimate, as counts.
+
+    Parameters
+    ----------
+    xy, r, window, correction
+        As for :func:`g_function`.
+
+    Returns
+    -------
+    numerator, denominator : ndarray of shape (R,), int64
+        ``G(r) = numerator / denominator``: ``#{d_i <= r}`` over ``n`` (``"none"``) or
+        ``#{d_i <= r <= b_i}`` over ``#{b_i >= r}`` (``"border"``). Both 0 when
+        ``n < 2``. Summing them over several windows gives the estimate of the
+        pooled points (each censored by its own window's border).
+
+    Raises
+    ------
+    ValueError
+        As :func:`g_function`.
+    """
+    numerator, denominator, _ = _g_counts(xy, r, window, correction)
+    return numerator, denominator
+
+
+def _g_counts(xy, r, window, correction):
     as_option(correction, CORRECTIONS, "correction")
     xy, window = _pattern(xy, window)
     r = as_radii(r, "r", allow_zero=True)
     theo = _csr_curve(len(xy), window, r)
     if len(xy) < 2:
-        return np.full(len(r), np.nan), theo
-    return _empirical_cdf(_nnd(xy), _border_distance(xy, window), r, correction), theo
+        zero = np.zeros(len(r), dtype=np.int64)
+        return zero, zero.copy(), theo
+    return (*_empirical_counts(_nnd(xy), _border_distance(xy, window), r, correction),
+            theo)
 
 
 def f_function(xy, r, window, *, correction="border", grid=DEFAULT_GRID):
@@ -323,16 +357,49 @@ def f_function(xy, r, window, *, correction="border", grid=DEFAULT_GRID):
     gives ``#{e_j <= r <= b_j} / #{b_j >= r}``. The raster resolves F only to about
     half a pixel diagonal.
     """
+    numerator, denominator, theo = _f_counts(xy, r, window, correction, grid)
+    return _ratio(numerator, denominator), theo
+
+
+def f_counts(xy, r, window, *, correction="border", grid=DEFAULT_GRID):
+    """Numerator and denominator of :func:`f_function`'s estimate, as counts.
+
+    Parameters
+    ----------
+    xy, r, window, correction, grid
+        As for :func:`f_function`.
+
+    Returns
+    -------
+    numerator, denominator : ndarray of shape (R,), int64
+        ``F(r) = numerator / denominator``: ``#{e_j <= r}`` over ``grid^2``
+        (``"none"``) or ``#{e_j <= r <= b_j}`` over ``#{b_j >= r}`` (``"border"``), over
+        the test locations ``j``. Both 0 when there is no point.
+
+    Raises
+    ------
+    ValueError
+        As :func:`f_function`.
+    TypeError
+        As :func:`f_function`.
+    """
+    numerator, denominator, _ = _f_counts(xy, r, window, correction, grid)
+    return numerator, denominator
+
+
+def _f_counts(xy, r, window, correction, grid):
     as_option(correction, CORRECTIONS, "correction")
     grid = as_int(grid, "grid", 1)
     xy, window = _pattern(xy, window)
     r = as_radii(r, "r", allow_zero=True)
     theo = _csr_curve(len(xy), window, r)
     if len(xy) == 0:
-        return np.full(len(r), np.nan), theo
+        zero = np.zeros(len(r), dtype=np.int64)
+        return zero, zero.copy(), theo
     test = _raster(window, grid)
     empty, _ = knn(build_kdtree(xy), test, 1)
-    return _empirical_cdf(empty[:, 0], _border_distance(test, window), r, correction), theo
+    return (*_empirical_counts(empty[:, 0], _border_distance(test, window), r, correction),
+            theo)
 
 
 def j_function(xy, r, window, *, correction="border", grid=DEFAULT_GRID):
@@ -438,18 +505,25 @@ def _kaplan_meier_mean(distances, border) -> float:
     return float(np.sum(times * mass) / np.sum(mass))
 
 
-def _empirical_cdf(distances, border, r, correction: str) -> np.ndarray:
-    """``#{d <= r} / n`` or the reduced-sample ``#{d <= r <= b} / #{b >= r}``.
+def _empirical_counts(distances, border, r, correction: str):
+    """(numerator, denominator) of ``#{d <= r} / n`` or the reduced-sample
+    ``#{d <= r <= b} / #{b >= r}``.
 
     For the reduced sample only observations with ``d <= b`` can count, and among those
     ``d <= r <= b`` is ``d <= r`` minus ``b < r`` (``b < r`` implies ``d < r``), so both
     counts are binary searches in sorted arrays.
     """
     if correction == "none":
-        return np.searchsorted(np.sort(distances), r, side="right") / len(distances)
+        numerator = np.searchsorted(np.sort(distances), r, side="right")
+        return numerator.astype(np.int64), np.full(len(r), len(distances), dtype=np.int64)
     seen = distances <= border
     numerator = (np.searchsorted(np.sort(distances[seen]), r, side="right")
                  - np.searchsorted(np.sort(border[seen]), r, side="left"))
     at_risk = len(border) - np.searchsorted(np.sort(border), r, side="left")
+    return numerator.astype(np.int64), at_risk.astype(np.int64)
+
+
+def _ratio(numerator, denominator) -> np.ndarray:
+    """``numerator / denominator``; NaN where the denominator is 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(at_risk > 0, numerator / np.maximum(at_risk, 1), np.nan)
+        return np.where(denominator > 0, numerator / np.maximum(denominator, 1), np.nan)

@@ -106,6 +106,28 @@ def test_f_and_j_functions_on_paper():
     np.testing.assert_array_equal(theo, [1.0, 1.0, 1.0])
 
 
+def test_g_and_f_counts_are_the_numerators_and_denominators_on_paper():
+    r = np.array([0.0, 1.0, 2.0, 2.5, 3.0])
+    # every point is 2 from the border: the reduced sample keeps all 4 up to r = 2
+    num, den = nn.g_counts(LINE, r, LINE_WINDOW)
+    np.testing.assert_array_equal(num, [0, 2, 3, 0, 0])
+    np.testing.assert_array_equal(den, [4, 4, 4, 0, 0])
+    num, den = nn.g_counts(LINE, r, LINE_WINDOW, correction="none")
+    np.testing.assert_array_equal(num, [0, 2, 3, 3, 4])
+    np.testing.assert_array_equal(den, [4, 4, 4, 4, 4])
+    assert num.dtype == den.dtype == np.int64
+    xy, window, r = [[1.0, 1.0]], (0, 0, 2, 2), np.array([0.5, 0.7, 0.71])
+    num, den = nn.f_counts(xy, r, window, correction="none", grid=2)
+    np.testing.assert_array_equal(num, [0, 0, 4])
+    np.testing.assert_array_equal(den, [4, 4, 4])
+    num, den = nn.f_counts(xy, r, window, grid=2)
+    np.testing.assert_array_equal(num, [0, 0, 0])
+    np.testing.assert_array_equal(den, [4, 0, 0])
+    # undefined estimates have nothing to pool: zero counts
+    for counts in (nn.g_counts(xy, r, window), nn.f_counts(np.empty((0, 2)), r, window)):
+        np.testing.assert_array_equal(np.concatenate(counts), np.zeros(6))
+
+
 # --------------------------------------------------------------------------- references
 
 
@@ -148,6 +170,12 @@ def test_g_f_j_match_reference(xy, pad, correction, grid, steps):
         # both estimates are ratios of the same integer counts: equal bits
         np.testing.assert_array_equal(got[0], want[0], err_msg=name)
         np.testing.assert_allclose(got[1], want[1], rtol=1e-14, err_msg=name)
+    for name in ("g", "f"):
+        kwargs = {"correction": correction} | ({} if name == "g" else {"grid": grid})
+        num, den = getattr(nn, f"{name}_counts")(xy, r, window, **kwargs)
+        want = getattr(ref, f"{name}_function")(xy, r, window, **kwargs)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.testing.assert_array_equal(np.where(den > 0, num / den, np.nan), want)
 
 
 # --------------------------------------------------------------------------- theory
