@@ -1,0 +1,239 @@
+"""The quadrat cookbook page against brute force.
+
+Tiles are counted with ``numpy.histogram2d`` over edges ``xmin + k·size`` (the last
+edge the window's max, so the last row and column are the partial tiles; histogram2d's
+last bin is closed like the kernel's). VMR, Morisita and the maximum are written out
+from their definitions; the χ² statistic as Σ (n − E)² / E with E proportional to tile
+area, and with whole tiles only as ``scipy.stats.chisquare``. Pooled values are
+recomputed from the gathered tiles of both FOVs (summed X² and df for the test). The
+tile counts are checked once against pointpats' ``RectangleM`` too.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import cytoql
+from cookbook import cookbook
+from cytoql.diagnostics.codes import CODES
+from kidney_reference import load_kidney, run_query
+
+
+@pytest.fixture(scope="module")
+def kidney():
+    return load_kidney()
+
+
+def _page():
+    return cookbook("quadrats")
+
+
+def _tiles(f, mask, size, edge="keep"):
+    """(counts, areas) of one FOV's tiles, row-major from the lower-left corner."""
+    x0, y0, x1, y1 = f.window
+    nx = max(1, math.ceil((x1 - x0) / size - 1e-9))
+    ny = max(1, math.ceil((y1 - y0) / size - 1e-9))
+    xe = np.append(x0 + size * np.arange(nx), x1)
+    ye = np.append(y0 + size * np.arange(ny), y1)
+    counts, _, _ = np.histogram2d(f.xy[mask, 1], f.xy[mask, 0], bins=(ye, xe))
+    dx, dy = np.diff(xe), np.diff(ye)
+    areas = np.outer(dy, dx)
+    if edge == "drop":
+        whole = np.outer(dy >= size * (1 - 1e-9), dx >= size * (1 - 1e-9))
+        return counts[whole], areas[whole]
+    return counts.ravel(), areas.ravel()
+
+
+def _vmr(c):
+    return np.sum((c - c.mean()) ** 2) / (len(c) - 1) / c.mean()
+
+
+def _morisita(c):
+    n = c.sum()
+    return len(c) * np.sum(c * (c - 1)) / (n * (n - 1))
+
+
+def _chi2(c, a):
+    e = c.sum() * a / a.sum()
+    return np.sum((c - e) ** 2 / e), len(c) - 1
+
+
+def _check_gathered(fovs, result, mask_of, size, edge, statistic):
+    per, gathered = {}, []
+    for f in fovs:
+        c, _ = _tiles(f, mask_of(f), size, edge)
+        per[f.name] = statistic(c)
+        gathered.append(c)
+    assert dict(result.per_fov) == pytest.approx(per, rel=1e-12)
+    assert result.pool() == pytest.approx(statistic(np.concatenate(gathered)), rel=1e-12)
+
+
+def _p(x2, df, alternative):
+    upper, lower = stats.chi2.sf(x2, df), stats.chi2.cdf(x2, df)
+    return {"clustered": upper, "regular": lower,
+            "two_sided": min(1.0, 2 * min(upper, lower))}[alternative]
+
+
+def _check_test(fovs, result, mask_of, size, edge, value, alternative="two_sided"):
+    per, x_tot, df_tot = {}, 0.0, 0
+    for f in fovs:
+        c, a = _tiles(f, mask_of(f), size, edge)
+        x2, df = _chi2(c, a)
+        if edge == "drop":  # equal tiles: the textbook test with equal expected counts
+            want = stats.chisquare(c)
+            assert x2 == pytest.approx(want.statistic, rel=1e-12)
+            assert stats.chi2.sf(x2, df) == pytest.approx(want.pvalue, rel=1e-9)
+        per[f.name] = x2 if value == "statistic" else _p(x2, df, alternative)
+        x_tot, df_tot = x_tot + x2, df_tot + df
+    pooled = x_tot if value == "statistic" else _p(x_tot, df_tot, alternative)
+    assert dict(result.per_fov) == pytest.approx(per, rel=1e-9)
+    assert result.pool() == pytest.approx(pooled, rel=1e-9)
+
+
+def _t(name):
+    return lambda f: f.t(name)
+
+
+def _all(f):
+    return np.ones(f.n, bool)
+
+
+def test_every_query_of_the_page_is_checked():
+    assert set(_page()) == set(CHECKS)
+
+
+def check_quadrat_vmr_pct(fovs, result):
+    _check_gathered(fovs, result, _t("PCT"), 30.0, "keep", _vmr)
+    assert result.unit == ""
+
+
+def check_quadrat_max_macrophage(fovs, result):
+    _check_gathered(fovs, result, _t("macrophage"), 50.0, "keep", np.max)
+    assert result.unit == "cells"
+
+
+def check_quadrat_morisita_podocyte_drop(fovs, result):
+    _check_gathered(fovs, result, _t("Podocyte"), 40.0, "drop", _morisita)
+
+
+def check_quadrat_test_pct(fovs, result):
+    _check_test(fovs, result, _t("PCT"), 50.0, "keep", "p_value")
+    # PCT cells line tubules: far from CSR
+    assert result.pool() < 1e-6
+
+
+def check_quadrat_chisq_all_drop(fovs, result):
+    _check_test(fovs, result, _all, 100.0, "drop", "statistic")
+
+
+def check_quadrat_test_podocyte_clustered(fovs, result):
+    _check_test(fovs, result, _t("Podocyte"), 100.0, "keep", "p_value", "clustered")
+
+
+def check_quadrat_vmr_mesangial_alias(fovs, result):
+    _check_gathered(fovs, result, _t("Mesangial.cell"), 60.0, "keep", _vmr)
+
+
+def check_quadrat_morisita_all(fovs, result):
+    _check_gathered(fovs, result, _all, 25.0, "keep", _morisita)
+
+
+CHECKS = {name[len("check_"):]: fn for name, fn in dict(globals()).items()
+          if name.startswith("check_")}
+
+
+@pytest.mark.parametrize("entry", sorted(CHECKS))
+def test_quadrat_cookbook_query_matches_brute_force(kidney, entry):
+    adata, fovs = kidney
+    CHECKS[entry](fovs, run_query(adata, _page()[entry]))
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_tile_counts_match_pointpats(kidney):
+    """pointpats' RectangleM anchors its tiles at the bounding box's lower-left corner
+    and keeps partial tiles: its counts are the kernel's, tile for tile."""
+    quadrat_statistics = pytest.importorskip("pointpats.quadrat_statistics")
+    from pointpats import PointPattern
+
+    adata, fovs = kidney
+    for f in fovs:
+        mask = np.ones(f.n, bool)
+        grid = quadrat_statistics.RectangleM(PointPattern(f.xy[mask]), rectangle_width=50,
+                                             rectangle_height=50)
+        theirs = grid.point_location_sta()
+        counts, _ = _tiles(f, mask, 50.0)
+        assert [theirs[k] for k in sorted(theirs)] == counts.astype(int).tolist()
+    got = run_query(adata, "quadrat_vmr(cells, size = 50 um)")
+    assert dict(got.per_fov) == pytest.approx(
+        {f.name: _vmr(_tiles(f, _all(f), 50.0)[0]) for f in fovs}, rel=1e-12)
+
+
+# ----------------------------------------------------------------- runtime diagnostics
+def _warnings_of(adata, text):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return cytoql.query(adata, text)
+
+
+def test_tiles_larger_than_the_window_warn_and_give_nan(kidney):
+    adata, fovs = kidney
+    result = _warnings_of(adata, "quadrat_vmr(cells, size = 5 mm)")
+    assert np.isnan(result.per_fov).all()
+    # pooled, the one tile of each FOV is gathered: two tiles, a defined VMR
+    assert result.pool() == pytest.approx(_vmr(np.array([f.n for f in fovs], float)))
+    (w, *_) = [w for w in result.warnings if w.code == "W0504"]
+    assert "1 tile(s) of 5000 µm" in w.message and "at least 2" in w.message
+
+
+def test_the_maximum_needs_one_tile_only(kidney):
+    adata, fovs = kidney
+    one = _warnings_of(adata, "quadrat_max(cells, size = 5 mm)")
+    assert dict(one.per_fov) == {f.name: f.n for f in fovs}
+    assert not [w for w in one.warnings if w.code == "W0504"]
+    none = _warnings_of(adata, "quadrat_max(cells, size = 5 mm, edge = drop)")
+    assert np.isnan(none.per_fov).all() and np.isnan(none.pool())
+    assert any(w.code == "W0504" and "needs at least 1" in w.message for w in none.warnings)
+
+
+def test_drop_without_a_whole_tile_leaves_no_tile(kidney):
+    adata, _ = kidney
+    result = _warnings_of(adata, "quadrat_test(cells, size = 700 um, edge = drop)")
+    assert np.isnan(result.per_fov).all() and np.isnan(result.pool())
+    assert any(w.code == "W0504" and "whole tile(s)" in w.message for w in result.warnings)
+
+
+@pytest.mark.parametrize("code", ["W0504", "W0505"])
+def test_code_examples_warn_and_their_fixes_are_clean(kidney, code):
+    adata, _ = kidney
+    entry = CODES[code]
+    assert any(w.code == code for w in _warnings_of(adata, entry.failing).warnings)
+    assert not _warnings_of(adata, entry.fixed).warnings
+
+
+def test_small_expected_counts_warning_says_how_many_tiles(kidney):
+    adata, _ = kidney
+    result = _warnings_of(adata, 'quadrat_test(cells where type == "PCT", size = 10 um)')
+    messages = [w.message for w in result.warnings if w.code == "W0505"]
+    assert len(messages) == 2
+    assert all("tiles expect fewer than 5 cells" in m for m in messages)
+
+
+def test_an_empty_set_warns_and_adds_nothing_to_the_pooled_test(kidney):
+    """NK: one cell in FOV 18, none in FOV 23."""
+    adata, fovs = kidney
+    result = _warnings_of(adata, 'quadrat_test(cells where type == "NK", size = 100 um, '
+                                 'value = statistic)')
+    per = dict(result.per_fov)
+    assert np.isnan(per["23"])
+    assert any(w.code == "W0501" and w.message.startswith("FOV 23") for w in result.warnings)
+    (f18,) = [f for f in fovs if f.name == "18"]
+    x2 = _chi2(*_tiles(f18, f18.t("NK"), 100.0))[0]
+    assert per["18"] == pytest.approx(x2, rel=1e-9)
+    assert result.pool() == pytest.approx(x2, rel=1e-9)
+    top = _warnings_of(adata, 'quadrat_max(cells where type == "NK", size = 100 um)')
+    assert dict(top.per_fov) == {"18": 1.0, "23": 0.0}
