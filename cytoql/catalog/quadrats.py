@@ -13,10 +13,12 @@ the statistics need only the counts, which pool exactly. Per FOV the partial of 
 Morisita and the maximum is the list of tile counts; pooled, the tiles of all FOVs are
 gathered, so the pooled value is the statistic over all tiles of all FOVs. The χ² test
 sums the per-FOV statistics and degrees of freedom (spatstat's ``pool.quadrattest``).
+Grouped (``by type``), the cells of each group are counted in the FOV's tiles.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +70,22 @@ class QuadratTest(Op):
     value: str
 
 
-def _tiles(op, ev, least: int = 2):
-    """(counts, areas) of the kept tiles of one FOV, flattened alike; warns when fewer
-    than ``least`` tiles are kept."""
-    from cytoql.kernels.quadrats import quadrat_counts
+def _tiles(op, ev, group, least: int = 2):
+    """(counts, areas) of the kept tiles of one FOV (of the cells in the boolean mask
+    ``group`` when grouped), flattened alike; warns when fewer than ``least`` tiles are
+    kept."""
+    from cytoql.kernels.quadrats import MAX_BINS, quadrat_counts
 
+    w = ev.window
+    tiles = math.ceil(w.width / op.size) * math.ceil(w.height / op.size)
+    if tiles > MAX_BINS:
+        ev.fail("E0402", f"tiles of {op.size:g} µm would make {tiles} tiles in this window "
+                f"({w.width:g} × {w.height:g} µm), more than {MAX_BINS}", op,
+                help="use larger tiles, e.g. `size = 30 um`")
     ids = ev.ids(op.cells)
-    if not len(ids):
+    if group is not None:
+        ids = ids[group[ids]]
+    elif not len(ids):
         ev.warn_empty(op, "no cells in this set: every tile count is 0")
     counts, x_edges, y_edges = quadrat_counts(ev.xy[ids], ev.window.as_tuple(), op.size)
     widths, heights = np.diff(x_edges), np.diff(y_edges)
@@ -85,15 +96,21 @@ def _tiles(op, ev, least: int = 2):
                          widths >= op.size * (1 - _WHOLE)).ravel()
         counts, areas = counts[whole], areas[whole]
     if len(counts) < least:
-        w = ev.window
-        ev.warn(op, "W0504", f"{len(counts)} {'whole ' if op.edge == 'drop' else ''}"
+        _warn_once(ev, op, "W0504", f"{len(counts)} {'whole ' if op.edge == 'drop' else ''}"
                 f"tile(s) of {op.size:g} µm in this window ({w.width:g} × {w.height:g} µm): "
                 f"the statistic needs at least {least}, its value is NaN here")
     return counts, areas
 
 
+def _warn_once(ev, op, code, message):
+    """Warn unless this FOV already has the warning (each group of a grouped query
+    shares the FOV's tiles)."""
+    if not any(d.code == code and d.message.endswith(message) for d in ev.warnings):
+        ev.warn(op, code, message)
+
+
 def _statistic_partial(op: QuadratStatistic, ev, group):
-    return _tiles(op, ev, 1 if op.statistic == "max" else 2)[0].astype(float)
+    return _tiles(op, ev, group, 1 if op.statistic == "max" else 2)[0].astype(float)
 
 
 def _statistic_finish(op: QuadratStatistic, counts):
@@ -108,20 +125,22 @@ def _statistic_finish(op: QuadratStatistic, counts):
 
 
 aggregate(QuadratStatistic, partial=_statistic_partial, finish=_statistic_finish,
-          combine=GATHER)
+          combine=GATHER, groupable=True)
 
 
 def _test_partial(op: QuadratTest, ev, group):
     """[X², df] of one FOV; [0, 0] when it has no test to add (no cells, < 2 tiles)."""
-    counts, areas = _tiles(op, ev)
+    counts, areas = _tiles(op, ev, group)
     total, area = counts.sum(), areas.sum()
     if total == 0 or len(counts) < 2 or area <= 0:
         return np.zeros(2)
     expected = total * areas / area
-    if (expected < _SMALL_EXPECTED).any():
-        ev.warn(op, "W0505", f"{int((expected < _SMALL_EXPECTED).sum())} of {len(counts)} "
-                f"tiles expect fewer than {_SMALL_EXPECTED:g} cells: the χ² "
-                "approximation may be inaccurate")
+    small = int((expected < _SMALL_EXPECTED).sum())
+    if small:
+        which = f"{small} of {len(counts)} tiles" if group is None else \
+            "in some groups, tiles"
+        _warn_once(ev, op, "W0505", f"{which} expect fewer than {_SMALL_EXPECTED:g} cells: "
+                   "the χ² approximation may be inaccurate")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(expected > 0, (counts - expected) ** 2 / expected, 0.0)
     return np.array([float(np.sum(terms)), float(len(counts) - 1)])
@@ -143,7 +162,8 @@ def _test_finish(op: QuadratTest, partial):
     return min(1.0, 2 * min(upper, lower))
 
 
-aggregate(QuadratTest, partial=_test_partial, finish=_test_finish, combine=ADDITIVE)
+aggregate(QuadratTest, partial=_test_partial, finish=_test_finish, combine=ADDITIVE,
+          groupable=True)
 
 
 _CELLS = Param("cells", CELLS, "the cells counted in the tiles")
@@ -161,7 +181,8 @@ _COMMON = (
     "`edge = keep` (default) counts partial tiles like whole ones, so pick a size that "
     "divides the window when the statistic should compare equal areas; `edge = drop` "
     "leaves them and their cells out",
-    "cells in different FOVs never share a tile",
+    "cells in different FOVs never share a tile; grouped (`by type`), each group's "
+    "cells are counted in the same tiles",
 )
 _TOO_FEW = "NaN with fewer than 2 tiles (warning W0504)"
 _GATHERED = ("pooled over FOVs by gathering the tile counts of all FOVs: the statistic "

@@ -143,6 +143,24 @@ def check_quadrat_morisita_all(fovs, result):
     _check_gathered(fovs, result, _all, 25.0, "keep", _morisita)
 
 
+def check_quadrat_vmr_by_type(fovs, result):
+    per, gathered = {}, {}
+    for f in fovs:
+        for t in np.unique(np.concatenate([g.type for g in fovs])):
+            c, _ = _tiles(f, f.t(t), 50.0)
+            per[(f.name, t)] = _vmr(c) if c.sum() else np.nan
+            gathered.setdefault(t, []).append(c)
+    got = dict(result.per_fov)
+    assert got.keys() == per.keys()
+    for key, want in per.items():
+        assert got[key] == pytest.approx(want, rel=1e-12, nan_ok=True), key
+    pooled = result.pool()
+    for t, cs in gathered.items():
+        assert pooled[t] == pytest.approx(_vmr(np.concatenate(cs)), rel=1e-12), t
+    # tubules cluster (PCT), scattered immune cells hardly do
+    assert pooled["PCT"] > pooled["macrophage"]
+
+
 CHECKS = {name[len("check_"):]: fn for name, fn in dict(globals()).items()
           if name.startswith("check_")}
 
@@ -173,6 +191,36 @@ def test_tile_counts_match_pointpats(kidney):
         {f.name: _vmr(_tiles(f, _all(f), 50.0)[0]) for f in fovs}, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_chi2_matches_pointpats_where_every_tile_is_whole():
+    """pointpats' QStatistic expects equal counts in every tile, which is our
+    area-proportional convention when the size divides the window: a 300 × 200 µm
+    window (corner cells fix the bounding box) in 50 µm tiles."""
+    quadrat_statistics = pytest.importorskip("pointpats.quadrat_statistics")
+    import anndata as ad
+    import pandas as pd
+    from pointpats import PointPattern
+
+    rng = np.random.default_rng(11)
+    xy = np.vstack([[[0.0, 0.0], [300.0, 200.0]],
+                    rng.uniform((0, 0), (300, 200), (400, 2))])
+    xy[2:40] = xy[2:40] * 0.5  # a denser lower-left quarter: p about 0.003
+    n = len(xy)
+    obs = pd.DataFrame({"cell_type": pd.Categorical(["a"] * n), "fov": pd.Categorical(
+        ["f"] * n)}, index=[f"c{i}" for i in range(n)])
+    adata = ad.AnnData(X=np.zeros((n, 1)), obs=obs)
+    adata.obsm["spatial"] = xy
+    adata.uns["spatial_unit"] = "um"
+    theirs = quadrat_statistics.QStatistic(PointPattern(xy), shape="rectangle",
+                                           rectangle_width=50, rectangle_height=50)
+    stat = _warnings_of(adata, "quadrat_test(cells, size = 50 um, value = statistic)")
+    p = _warnings_of(adata, "quadrat_test(cells, size = 50 um, alternative = clustered)")
+    assert theirs.df == 23
+    assert stat.pool() == pytest.approx(theirs.chi2, rel=1e-12)
+    assert p.pool() == pytest.approx(theirs.chi2_pvalue, rel=1e-9)
+    assert 1e-4 < p.pool() < 1e-2
+
+
 # ----------------------------------------------------------------- runtime diagnostics
 def _warnings_of(adata, text):
     with warnings.catch_warnings():
@@ -188,6 +236,25 @@ def test_tiles_larger_than_the_window_warn_and_give_nan(kidney):
     assert result.pool() == pytest.approx(_vmr(np.array([f.n for f in fovs], float)))
     (w, *_) = [w for w in result.warnings if w.code == "W0504"]
     assert "1 tile(s) of 5000 µm" in w.message and "at least 2" in w.message
+
+
+def test_a_grouped_query_warns_once_per_fov(kidney):
+    adata, _ = kidney
+    result = _warnings_of(adata, "quadrat_test(cells, size = 5 mm) by type")
+    assert sorted(w.message[:6] for w in result.warnings if w.code == "W0504") == [
+        "FOV 18", "FOV 23"]
+    small = _warnings_of(adata, "quadrat_test(cells, size = 50 um) by type")
+    (w18, w23) = sorted(w.message for w in small.warnings if w.code == "W0505")
+    assert "in some groups, tiles expect fewer than 5 cells" in w18
+
+
+def test_too_many_tiles_is_an_error_with_help(kidney):
+    adata, _ = kidney
+    with pytest.raises(cytoql.EvaluationError) as info:
+        _warnings_of(adata, "quadrat_vmr(cells, size = 0.001 um)")
+    (diag,) = info.value.diagnostics
+    assert diag.code == "E0402" and "more than 100000000" in diag.message
+    assert "larger tiles" in diag.help
 
 
 def test_the_maximum_needs_one_tile_only(kidney):
