@@ -16,12 +16,15 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 import cytoql
 from cookbook import cookbook
 from cytoql.diagnostics.codes import CODES
 from kidney_reference import load_kidney, run_query
+from strategies import labelled_points
 
 
 @pytest.fixture(scope="module")
@@ -304,3 +307,65 @@ def test_an_empty_set_warns_and_adds_nothing_to_the_pooled_test(kidney):
     assert result.pool() == pytest.approx(x2, rel=1e-9)
     top = _warnings_of(adata, 'quadrat_max(cells where type == "NK", size = 100 um)')
     assert dict(top.per_fov) == {"18": 1.0, "23": 0.0}
+
+
+# ----------------------------------------------------------------- against the reference
+@settings(max_examples=40, deadline=None)
+@given(first=labelled_points(min_size=2, max_size=40, n_labels=2),
+       second=labelled_points(min_size=2, max_size=40, n_labels=2),
+       size=st.floats(0.5, 25.0), edge=st.sampled_from(["keep", "drop"]))
+def test_random_patterns_match_the_reference_per_fov_and_pooled(first, second, size, edge):
+    """Two FOVs of random patterns (duplicates, edge points, collinear runs), the label
+    0 cells counted by the plain reference in each FOV's bounding box."""
+    import anndata as ad
+    import pandas as pd
+
+    from cytoql.kernels.reference import quadrats as ref
+
+    xy = np.vstack([first[0], second[0] + [100.0, 0.0]])
+    labels = np.concatenate([first[1], second[1]])
+    fov = np.array(["f1"] * len(first[0]) + ["f2"] * len(second[0]))
+    assume(all(np.ptp(xy[fov == f], axis=0).min() > 0 for f in ("f1", "f2")))
+    obs = pd.DataFrame({"cell_type": pd.Categorical(np.array(["a", "b"])[labels],
+                                                    categories=["a", "b"]),
+                        "fov": pd.Categorical(fov)}, index=[f"c{i}" for i in range(len(xy))])
+    adata = ad.AnnData(X=np.zeros((len(xy), 1)), obs=obs)
+    adata.obsm["spatial"] = xy
+    adata.uns["spatial_unit"] = "um"
+    per, tiles, chi = {}, [], {}
+    for f in ("f1", "f2"):
+        pts = xy[fov == f]
+        window = (*pts.min(axis=0), *pts.max(axis=0))
+        counts, xe, ye = ref.quadrat_counts(pts[labels[fov == f] == 0], window, size)
+        areas = np.outer(np.diff(ye), np.diff(xe))
+        if edge == "drop":
+            whole = np.ix_(np.diff(ye) >= size * (1 - 1e-9), np.diff(xe) >= size * (1 - 1e-9))
+            counts, areas = counts[whole], areas[whole]
+        per[f] = counts.ravel()
+        if counts.sum() and counts.size >= 2:
+            chi[f] = _chi2(counts.ravel().astype(float), areas.ravel())
+        tiles.append(counts.ravel())
+    gathered = np.concatenate(tiles)
+
+    def two(c, fn):
+        return fn(c) if len(c) >= 2 else np.nan
+
+    for name, fn in (("quadrat_vmr", ref.vmr), ("quadrat_morisita", ref.morisita_index)):
+        result = _warnings_of(adata, f'{name}(cells where type == "a", size = {size!r} um, '
+                                     f'edge = {edge})')
+        assert dict(result.per_fov) == pytest.approx(
+            {f: two(c, fn) for f, c in per.items()}, rel=1e-9, nan_ok=True)
+        assert result.pool() == pytest.approx(two(gathered, fn), rel=1e-9, nan_ok=True)
+    top = _warnings_of(adata, f'quadrat_max(cells where type == "a", size = {size!r} um, '
+                              f'edge = {edge})')
+    assert dict(top.per_fov) == pytest.approx(
+        {f: ref.max_tile_count(c) if len(c) else np.nan for f, c in per.items()},
+        nan_ok=True)
+    assert top.pool() == pytest.approx(ref.max_tile_count(gathered) if len(gathered)
+                                       else np.nan, nan_ok=True)
+    test = _warnings_of(adata, f'quadrat_test(cells where type == "a", size = {size!r} um, '
+                               f'edge = {edge}, value = statistic)')
+    assert dict(test.per_fov) == pytest.approx(
+        {f: chi[f][0] if f in chi else np.nan for f in per}, rel=1e-9, nan_ok=True)
+    assert test.pool() == pytest.approx(
+        sum(x for x, _ in chi.values()) if chi else np.nan, rel=1e-9, nan_ok=True)
