@@ -158,6 +158,18 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "diagonal); the values there are NaN, never extrapolated.",
          "ripley_k(cells, r = 0 um .. 2000 um by 500 um)",
          "ripley_k(cells, r = 0 um .. 200 um by 50 um)"),
+    Code("W0504", "too few tiles",
+         "A quadrat statistic needs at least two tiles in a field of view: tiles larger "
+         "than the window (or, with `edge = drop`, no whole tile inside it) leave one or "
+         "none, and the value is NaN there.",
+         "quadrat_vmr(cells, size = 5 mm)",
+         "quadrat_vmr(cells, size = 50 um)"),
+    Code("W0505", "small expected counts",
+         "Some tiles of a χ² quadrat test expect fewer than 5 cells, where the χ² "
+         "distribution of the statistic is a poor approximation; use larger tiles (or "
+         "read the p-value with care).",
+         'quadrat_test(cells where type == "PCT", size = 10 um)',
+         'quadrat_test(cells where type == "PCT", size = 100 um, edge = drop)'),
 ]}
 
 
