@@ -65,6 +65,10 @@ CASES = {
                          'let M = cells where type == "macrophage"\n'
                          'count(P where distance(M -> nearest P) < 20 um)'),
     "group_per_cell_values": "distance(cells -> nearest cells) by type",
+    "unknown_graph": "nhood_enrichment(cells, graph = delauney)",
+    "enrichment_one_permutation": "nhood_enrichment(cells, nperm = 1)",
+    "co_occurrence_one_radius": 'co_occurrence(cells where type == "PCT", cells, r = 30 um)',
+    "auc_of_a_number": "auc(ripley_k(cells, r = 30 um))",
     "several_errors": 'let A = cells where type == "Podocyt"\n'
                       'mean(distance(A -> nearest cells where type == "mesangial cell", k = 0))',
 }
