@@ -272,11 +272,10 @@ def _mixing_partial(op: MixingScore, ev, group):
 
 def _mixing_finish(op: MixingScore, partial):
     a_b, a_a, n_a, n_b = partial
-    with np.errstate(divide="ignore", invalid="ignore"):
-        score = a_b / a_a if a_a > 0 else np.nan
-        if op.normalised:
-            return float(0.5 * score * (n_a - 1) / n_b) if n_b > 0 else float("nan")
-    return float(score)
+    if a_a == 0 or n_b == 0:
+        return float("nan")
+    score = a_b / a_a
+    return float(0.5 * score * (n_a - 1) / n_b) if op.normalised else float(score)
 
 
 aggregate(MixingScore, partial=_mixing_partial, finish=_mixing_finish,
@@ -299,7 +298,8 @@ _MIXING_CONVENTIONS = (
     "N_AB = Σ over A cells of the B cells within r (distance <= r; a cell is never its "
     "own neighbour), N_AA = the unordered pairs of A cells within r (half the ordered "
     "count), as SPIAT's `mixing_score_summary`",
-    "NaN when there is no A–A interaction (SPIAT reports 0 with a message)",
+    "NaN when there is no A–A interaction (SPIAT reports 0 with a message) or no B "
+    "cell (SPIAT stops with an error)",
 )
 
 register(Builtin(

@@ -337,3 +337,22 @@ def test_crossing_and_area_of_small_curves():
     assert np.isnan(crossing_of(Curve(r, np.ones(4), np.zeros(4))))
     assert np.isnan(crossing_of(Curve(r, np.array([1.0, np.nan, -1.0, 1.0]), np.zeros(4))))
     assert np.isnan(auc_of(Curve(r, np.array([1.0, np.nan, -1.0, 1.0]), np.zeros(4))))
+
+
+@pytest.mark.parametrize("text", [
+    'mixing_score(cells where type == "macrophage", cells where total_counts < 0, r = 30 um)',
+    'co_occurrence(cells where total_counts < 0, cells, r = 0 um .. 50 um by 10 um)',
+    'nhood_enrichment(cells where total_counts < 0, nperm = 10)',
+])
+def test_an_empty_set_warns_at_its_call_and_gives_nan(kidney, text):
+    import cytoql
+
+    adata, _ = kidney
+    with pytest.warns(cytoql.EmptySelectionWarning, match="W0501"):
+        result = cytoql.query(adata, text)
+    assert all("W0501" in w.code for w in result.warnings)
+    pooled = result.pool()
+    values = np.asarray(pooled if np.isscalar(pooled) else pooled.to_numpy(), float)
+    if text.startswith("co_occurrence"):
+        values = np.asarray(pooled["value"], float)
+    assert np.isnan(values).all()
