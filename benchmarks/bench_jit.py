@@ -52,6 +52,7 @@ for c in m.PCF_CORRECTIONS:
 from cytoql.kernels.ripley import ripley_l
 m.simulate_csr(60, win, rng)
 m.csr_envelope(lambda s: ripley_l(s, r, win)[0], 60, win, 5, rng, kind="global", observed=r)
+m.envelope(rng.normal(size=(5, len(r))), observed=r, test="dclf")
 """,
     "nearest_neighbour": """
 m.nearest_distance(xy, xy, 2, skip=ids)
@@ -61,6 +62,7 @@ for c in m.CLARK_EVANS_CORRECTIONS:
 for c in m.CORRECTIONS:
     m.g_function(xy, r, win, correction=c)
     m.f_function(xy, r, win, correction=c)
+    m.g_counts(xy, r, win, correction=c); m.f_counts(xy, r, win, correction=c)
     m.j_function(xy, r, win, correction=c)
 """,
     "quadrats": """
@@ -71,6 +73,7 @@ m.vmr(counts); m.max_tile_count(counts); m.morisita_index(counts)
 for w in (m.grid_weights((6, 10)), m.knn_weights(xy, 4), m.distance_band_weights(xy, 20.0)):
     m.morans_i(xy[:, 0], w, nperm=9, rng=rng)
     m.gearys_c(xy[:, 0], w, nperm=9, rng=rng)
+    m.local_morans_i(xy[:, 0], w); m.getis_ord_g_star(xy[:, 0], w)
 """,
     "graphs": """
 e = m.delaunay_edges(xy)

@@ -12,6 +12,7 @@ import math
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse
 from scipy import stats
 
 from ._jit import jit, jit_parallel, prange
