@@ -1,4 +1,4 @@
-"""Plain-Python SplitMix64 streams, as :mod:`cytoql.kernels._streams` documents them.
+"""Plain-Python SplitMix64 streams, as the `_streams` kernel module documents them.
 
 One :class:`Stream` per permutation, started at the seed the kernel draws for it; Python
 integers masked to 64 bits, no numba. For the small inputs of tests only.

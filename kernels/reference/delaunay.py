@@ -1,4 +1,4 @@
-"""Reference for :mod:`cytoql.kernels.delaunay`: Qhull's triangles (scipy).
+"""Reference for the `delaunay` kernel module: Qhull's triangles (scipy).
 
 Points are centred on their bounding box as the kernel does; the first index at each
 position stands for its group, as in the kernel. Qhull's precision decides near-degenerate
