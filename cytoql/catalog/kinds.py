@@ -90,6 +90,16 @@ class Kind:
     def show_default(self, value) -> str:
         return "none" if value is None else repr(value)
 
+    def _expression(self, c, node, ctx, checked, expected: str, help=None) -> Arg | None:
+        """The argument as an expression this kind matches, else a mismatch error."""
+        op, t = checked if checked is not None else c.expr(node, ctx)
+        if isinstance(t, ErrorT):
+            return None
+        if not self.matches(node, t):
+            c.mismatch(node, expected, t, help=help(t) if callable(help) else help)
+            return None
+        return Arg(op, t, node)
+
 
 class _Cells(Kind):
     name, words = "cells", "a cell set"
@@ -98,13 +108,7 @@ class _Cells(Kind):
         return isinstance(t, CellSetT)
 
     def check(self, c, entry, param, node, ctx, checked):
-        op, t = checked if checked is not None else c.expr(node, ctx)
-        if isinstance(t, ErrorT):
-            return None
-        if not isinstance(t, CellSetT):
-            c.mismatch(node, "a cell set", t, help=c.cells_help(t))
-            return None
-        return Arg(op, t, node)
+        return self._expression(c, node, ctx, checked, "a cell set", c.cells_help)
 
     def show_default(self, value):
         return {"context": "cells in context", "cells": "cells", None: "none"}.get(
@@ -149,13 +153,7 @@ class _Numeric(Kind):
             isinstance(t, PerCellT) and t.kind == "number")
 
     def check(self, c, entry, param, node, ctx, checked):
-        op, t = checked if checked is not None else c.expr(node, ctx)
-        if isinstance(t, ErrorT):
-            return None
-        if not self.matches(node, t):
-            c.mismatch(node, "a number", t)
-            return None
-        return Arg(op, t, node)
+        return self._expression(c, node, ctx, checked, "a number")
 
 
 class _Within(Kind):
@@ -210,14 +208,9 @@ class _Curve(Kind):
         return isinstance(t, CurveT)
 
     def check(self, c, entry, param, node, ctx, checked):
-        op, t = checked if checked is not None else c.expr(node, ctx)
-        if isinstance(t, ErrorT):
-            return None
-        if not isinstance(t, CurveT):
-            c.mismatch(node, "a curve", t, help="give a curve function a range of radii, e.g. "
-                       "`r = 0 um .. 100 um by 10 um`")
-            return None
-        return Arg(op, t, node)
+        return self._expression(c, node, ctx, checked, "a curve",
+                                "give a curve function a range of radii, e.g. "
+                                "`r = 0 um .. 100 um by 10 um`")
 
 
 def _bound_text(param) -> str:
