@@ -409,6 +409,11 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: Source) -> Diagnostic:
                           Label(Span(pos, pos), "the query stops here"),
                           help="expected " + _words(expected))
     span = _tok_span(tok)
+    if tok.type == "MUL" and str(tok) == "*" and text[tok.start_pos - 1:tok.start_pos] == "*":
+        span = Span(tok.start_pos - 1, tok.end_pos)
+        return Diagnostic("E0105", "`**` is not a CytoQL operator", Label(span, "write `^`"),
+                          help="raise to a power with `^`, e.g. `x ^ 2`",
+                          suggestions=(Suggestion(span, "^", True),))
     if tok.type == "EQUAL" and "COMPARE" in expected:
         return Diagnostic("E0104", "`=` is not a comparison", Label(span, "write `==`"),
                           help="compare with `==`; `=` only binds `let` names and "

@@ -13,7 +13,7 @@ __all__ = ["format_query", "to_text"]
 
 # Binding strength, loosest first; mirrors the precedence in grammar/cytoql.lark.
 # Neighbourhoods and pairings (_SPEC) only appear as call arguments.
-_SPEC, _SETOP, _WHERE, _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _ATOM = range(0, 11)
+_SPEC, _SETOP, _WHERE, _OR, _AND, _NOT, _CMP, _SUM, _PROD, _UNARY, _POW, _ATOM = range(0, 12)
 
 
 def _number(value: float) -> str:
@@ -36,8 +36,9 @@ def _wrap(text: str, level: int, need: int) -> str:
     return f"({text})" if level < need else text
 
 
-# Left-associative operators: (left field, right field). Their left spine is printed in
-# a loop, so a flat chain of any length (`a or b or c ...`) costs no recursion.
+# Binary operators: (left field, right field). Their left spine is printed in a loop, so
+# a flat chain of any length (`a or b or c ...`) costs no recursion (`^` associates to
+# the right: its left operand is an atom and the loop stops there).
 _CHAINS = {n.BinaryOp: ("left", "right"), n.BoolOp: ("left", "right"),
            n.SetOp: ("left", "right"), n.Where: ("base", "predicate")}
 
@@ -45,6 +46,8 @@ _CHAINS = {n.BinaryOp: ("left", "right"), n.BoolOp: ("left", "right"),
 def _chain_levels(node) -> tuple[int, int, int]:
     """(level of ``node``, level its left operand needs, level its right one needs)."""
     match node:
+        case n.BinaryOp(op="^"):
+            return _POW, _ATOM, _UNARY
         case n.BinaryOp(op=op):
             level = _SUM if op in "+-" else _PROD
             return level, level, level + 1

@@ -32,13 +32,24 @@ class Dim:
 
     @property
     def name(self) -> str:
-        """In words: ``length``, ``area``, ``count``, ``density``, or the exponents."""
-        if self in _DIM_NAMES:
-            return _DIM_NAMES[self]
-        parts = [(symbol, power) for symbol, power in
-                 (("µm", self.length), ("cells", self.cells), ("rad", self.angle)) if power]
-        return "·".join(symbol if power == 1 else f"{symbol}^{power}"
-                        for symbol, power in parts)
+        """In words: ``length``, ``area``, ``count``, ``density``, or the unit symbol."""
+        return _DIM_NAMES.get(self) or self.symbol
+
+    @property
+    def symbol(self) -> str:
+        """The canonical unit: ``µm²/cell``, ``cells²``, ``1/µm``; ``""`` if dimensionless.
+
+        Positive powers are the numerator, negative ones the denominator; a cell in the
+        denominator is singular (``µm² per cell``).
+        """
+        powers = (("µm", "µm", self.length), ("cells", "cell", self.cells),
+                  ("rad", "rad", self.angle))
+        top = "·".join(_power(symbol, e) for symbol, _, e in powers if e > 0)
+        bottom = [_power(single, -e) for _, single, e in powers if e < 0]
+        if not bottom:
+            return top
+        under = bottom[0] if len(bottom) == 1 else "(" + "·".join(bottom) + ")"
+        return f"{top or '1'}/{under}"
 
     def article(self) -> str:
         """``a length``, ``an area``, ``a dimensionless number``."""
@@ -46,6 +57,13 @@ class Dim:
         if self == DIMENSIONLESS:
             return "a dimensionless number"
         return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power(symbol: str, exponent: int) -> str:
+    return symbol if exponent == 1 else symbol + str(exponent).translate(_SUPERSCRIPT)
 
 
 LENGTH = Dim(length=1)
@@ -118,6 +136,4 @@ def report_unit(dim: Dim) -> tuple[float, str]:
         return unit.scale, unit.symbol
     if dim == COUNT:
         return 1.0, "cells"
-    if dim == DIMENSIONLESS:
-        return 1.0, ""
-    return 1.0, dim.name
+    return 1.0, dim.symbol

@@ -1,9 +1,12 @@
-"""Operators: arithmetic with units, comparisons, `in`, and category resolution."""
+"""Operators: arithmetic and powers with units, comparisons, `in`, and category resolution."""
 
 from __future__ import annotations
 
+import math
+
 from cytoql import nodes as n
 from cytoql import plan as p
+from cytoql.catalog.kinds import constant_value
 from cytoql.check.base import CheckerBase, ERR, is_numeric
 from cytoql.diagnostics.diagnostic import Suggestion
 from cytoql.printer import to_text
@@ -15,8 +18,20 @@ from cytoql.units import COUNT, DIMENSIONLESS, UNITS, Dim, report_unit
 __all__ = ["Operators"]
 
 
+def _literal_unit(dim: Dim) -> str | None:
+    """The unit a literal of ``dim`` is written in (``um`` for a length), if any."""
+    symbol = report_unit(dim)[1]
+    return next((u.name for u in UNITS.values() if u.symbol == symbol), None)
+
+
+def _dividing(dim: Dim) -> str:
+    """How to make a quantity of ``dim`` dimensionless, in words."""
+    unit = _literal_unit(dim)
+    return f"divide it by `1 {unit}`" if unit else f"divide it by a quantity in {dim.symbol}"
+
+
 class Operators(CheckerBase):
-    """Checks `+ - * /`, comparisons and `in` (mixed into the checker)."""
+    """Checks `+ - * / ^`, comparisons and `in` (mixed into the checker)."""
 
     def arith(self, node: n.BinaryOp, ctx):
         (lo, lt), (ro, rt) = self.expr(node.left, ctx), self.expr(node.right, ctx)
@@ -26,16 +41,47 @@ class Operators(CheckerBase):
             if not is_numeric(t):
                 return self.mismatch(side, "a number", t)
         ld, rd = lt.dim, rt.dim
-        if node.op in "+-":
+        if node.op == "^":
+            dim = self.power_dim(node, lt, ro, rt)
+            if dim is None:
+                return None, ERR
+        elif node.op in "+-":
             dim = self.same_units(node, lt, rt, "add" if node.op == "+" else "subtract")
             if dim is None:
                 return None, ERR
-        else:
+        elif node.op in "*/":
             dim = ld * rd if node.op == "*" else ld / rd
         t = self.joint(node, lt, rt, "number", dim)
         if isinstance(t, ScalarT) and lt.bare and rt.bare:
             t = ScalarT(dim, bare=True)
         return p.Arith(node.op, lo, ro), t
+
+    def power_dim(self, node: n.BinaryOp, lt, ro, rt) -> Dim | None:
+        """The dimension of ``base ^ exponent``, or an E0308 error."""
+        if rt.dim not in (DIMENSIONLESS, COUNT):
+            self.error("E0308", f"the exponent is {rt.dim.article()}", node.right.span,
+                       "an exponent has no unit",
+                       help=f"make it dimensionless first: {_dividing(rt.dim)}")
+            return None
+        if lt.dim == DIMENSIONLESS:
+            return DIMENSIONLESS
+        power = constant_value(ro)
+        if power is None:
+            self.error("E0308", f"{lt.dim.article()} raised to a power that is not a "
+                       "constant", node.right.span, "not a constant",
+                       help="the unit of the result must be known when the query is "
+                            "checked: use a constant exponent, or make the base "
+                            f"dimensionless first: {_dividing(lt.dim)}")
+            return None
+        exponents = [e * power for e in (lt.dim.length, lt.dim.cells, lt.dim.angle)]
+        if not all(math.isfinite(e) and abs(e - round(e)) < 1e-9 for e in exponents):
+            self.error("E0308", f"{lt.dim.article()} to the power {power:g} has no unit",
+                       node.op_span or node.span, f"{lt.dim.name} ^ {power:g}",
+                       help="the unit's exponents must stay whole numbers (an area ^ 0.5 "
+                            f"is a length); make the base dimensionless first: "
+                            f"{_dividing(lt.dim)}")
+            return None
+        return Dim(*(int(round(e)) for e in exponents))
 
     def same_units(self, node, lt, rt, verb: str) -> Dim | None:
         """The common dimension of two operands, or an E0303/E0304 error."""
@@ -45,8 +91,7 @@ class Operators(CheckerBase):
             if isinstance(bare, ScalarT) and bare.bare and other.dim in (COUNT, DIMENSIONLESS):
                 return other.dim
             if isinstance(bare, ScalarT) and bare.bare and isinstance(side, n.Quantity):
-                symbol = report_unit(other.dim)[1]
-                unit = next((u.name for u in UNITS.values() if u.symbol == symbol), None)
+                unit = _literal_unit(other.dim)
                 fix = (Suggestion(Span(side.span.end, side.span.end), f" {unit}", True),) \
                     if unit else ()
                 self.error("E0303", f"missing unit: cannot {verb} a bare number and "

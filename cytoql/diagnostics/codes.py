@@ -132,6 +132,13 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "a summary (a number), not a cell set or per-cell values.",
          "distance(cells -> nearest cells) by type",
          "mean(distance(cells -> nearest cells)) by type"),
+    Code("E0308", "power of a quantity with a unit",
+         "A quantity with a unit is raised only to a constant exponent whose result has "
+         "whole unit exponents (`area ^ 0.5` is a length, `length ^ 0.5` has no unit); "
+         "the exponent is always dimensionless. Divide by a quantity of the same unit "
+         "first to raise it to any power.",
+         "mean(distance(cells -> nearest cells)) ^ 0.5",
+         "(mean(distance(cells -> nearest cells)) / 1 um) ^ 0.5"),
     Code("E0401", "k larger than the set",
          "The k-th nearest cell does not exist: a field of view has fewer target cells "
          "than k.",

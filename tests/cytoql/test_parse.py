@@ -10,6 +10,7 @@ from cytoql import nodes as n
 from cytoql.errors import QuerySyntaxError
 from cytoql.parse import parse
 from cytoql.printer import format_query, to_text
+from cytoql.source import Span
 from query_strategies import programs
 
 DOC_EXAMPLE = '''let T = cells where type == "T cell"   # comment
@@ -48,6 +49,27 @@ def test_precedence_where_binds_tighter_than_union_and_looser_than_and():
     expr = prog.query.expr
     assert isinstance(expr, n.SetOp) and expr.op == "union"
     assert isinstance(expr.left, n.Where) and isinstance(expr.left.predicate, n.BoolOp)
+
+
+def test_power_binds_tighter_than_unary_minus_and_associates_to_the_right():
+    neg = parse("-x ^ 2").query.expr
+    assert isinstance(neg, n.Negate) and neg.operand.op == "^"
+    chain = parse("2 ^ 3 ^ 2").query.expr
+    assert chain.left == n.Quantity(2.0, None) and chain.right.op == "^"
+    product = parse("a * b ^ -1").query.expr
+    assert product.op == "*" and product.right.op == "^"
+    assert isinstance(product.right.right, n.Negate)
+    assert format_query("(2^3)^2") == "(2 ^ 3) ^ 2"
+    assert format_query("(-x)^2") == "(-x) ^ 2"
+    assert format_query("2^(3^2)") == "2 ^ 3 ^ 2"
+
+
+def test_python_power_has_a_confident_fix():
+    with pytest.raises(QuerySyntaxError) as info:
+        parse("x ** 2")
+    (d,) = info.value.diagnostics
+    assert d.code == "E0105" and "`**` is not a CytoQL operator" in d.message
+    assert d.suggestions[0].replacement == "^" and d.suggestions[0].span == Span(2, 4)
 
 
 def test_newlines_inside_parentheses_are_ignored():

@@ -33,7 +33,7 @@ def _argument(children):
 def _extend(children):
     ops = st.sampled_from
     return st.one_of(
-        st.builds(n.BinaryOp, ops("+-*/"), children, children),
+        st.builds(n.BinaryOp, ops("+-*/^"), children, children),
         st.builds(n.Negate, children),
         st.builds(n.Compare, ops(["==", "!=", "<", "<=", ">", ">="]), children, children),
         st.builds(n.IsIn, children, st.lists(children, min_size=1, max_size=3).map(tuple)),
@@ -65,7 +65,7 @@ programs = st.builds(
 MUTATION_TOKENS = [
     "let", "where", "or", "and", "not", "in", "within", "of", "nearest", "->", "by",
     "union", "intersect", "except", "..", "(", ")", ",", "=", "==", "!=", "<", ">=", "+",
-    "-", "*", "/", ";", "\n", "cells", "type", "fov", "total_counts", "count", "mean",
+    "-", "*", "/", "^", "**", ";", "\n", "cells", "type", "fov", "total_counts", "count", "mean",
     "distance", "fraction", "quantile", "k", "q", "r", '"PCT"', '"Podocyte"', '"nope"',
     "0", "1", "-1", "0.5", "1e309", "1e-320", "99999999999999999999", "um", "mm", "mm2",
     "cells/mm2", "deg", "microns", "&&", "||", "!", "$", "größe", "'x'", "#",

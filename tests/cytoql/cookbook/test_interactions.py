@@ -289,8 +289,7 @@ def check_auc_cross_k(adata, fovs, result):
     want = {name: _trapezoid(r, k - np.pi * r ** 2) for name, k in per.items()}
     assert dict(result.per_fov) == pytest.approx(want, rel=1e-9)
     assert result.pool() == pytest.approx(_trapezoid(r, pooled - np.pi * r ** 2), rel=1e-9)
-    # the unit string is not tidied yet (issue 11 lists `µm^3·cells^0·rad^0` clean-up)
-    assert result.unit.startswith("µm^3")
+    assert result.unit == "µm³"
 
 
 def check_crossing_cooc(adata, fovs, result):

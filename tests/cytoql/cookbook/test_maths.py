@@ -35,6 +35,12 @@ def _nnd(f):
     return d.min(axis=1)
 
 
+# Means of a per-cell function of the nearest-neighbour distance (pooled over all cells).
+_PER_CELL_NND = {"mean_exp_nnd": lambda d: np.exp(-d / 10.0),
+                 "mean_square_nnd": lambda d: d * d,
+                 "mean_gaussian_nnd": lambda d: np.exp(-(d / 10.0) ** 2)}
+
+
 def expected(name, fovs):
     if name == "sqrt_k_over_pi":
         per, pooled = _k(fovs, "PCT", 30.0)
@@ -43,14 +49,17 @@ def expected(name, fovs):
         counts = {f.name: (f.t("PCT").sum(), f.t("macrophage").sum()) for f in fovs}
         total = np.sum(list(counts.values()), axis=0)
         return {k: np.log(a / b) for k, (a, b) in counts.items()}, np.log(total[0] / total[1])
-    if name == "mean_exp_nnd":
-        values = {f.name: np.exp(-_nnd(f) / 10.0) for f in fovs}
-        return ({k: v.mean() for k, v in values.items()},
-                np.concatenate(list(values.values())).mean())
     if name == "abs_h_macrophage":
         per, pooled = _k(fovs, "macrophage", 40.0)
         return ({k: abs(np.sqrt(v / np.pi) - 40.0) for k, v in per.items()},
                 abs(np.sqrt(pooled / np.pi) - 40.0))
+    if name in _PER_CELL_NND:
+        values = {f.name: _PER_CELL_NND[name](_nnd(f)) for f in fovs}
+        return ({k: v.mean() for k, v in values.items()},
+                np.concatenate(list(values.values())).mean())
+    if name == "rms_nnd":
+        per, pooled = expected("mean_square_nnd", fovs)
+        return {k: np.sqrt(v) for k, v in per.items()}, np.sqrt(pooled)
     if name == "area_per_cell":
         return {f.name: f.area / f.n for f in fovs}, sum(f.area for f in fovs) / sum(
             f.n for f in fovs)
@@ -73,6 +82,8 @@ def test_maths_cookbook_query_matches_numpy(kidney, entry):
 
 def test_units_follow_the_algebra(kidney):
     adata, _ = kidney
-    assert run_query(adata, cookbook("maths")["area_per_cell"]).unit == "µm^2·cells^-1"
+    assert run_query(adata, cookbook("maths")["area_per_cell"]).unit == "µm²/cell"
     assert run_query(adata, cookbook("maths")["sqrt_k_over_pi"]).unit == "µm"
     assert run_query(adata, cookbook("maths")["log_ratio_pct_macrophage"]).unit == ""
+    assert run_query(adata, cookbook("maths")["mean_square_nnd"]).unit == "µm²"
+    assert run_query(adata, cookbook("maths")["rms_nnd"]).unit == "µm"
