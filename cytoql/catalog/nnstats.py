@@ -146,8 +146,8 @@ aggregate(NearestNeighbourFunction, partial=_partial, finish=_finish, combine=RA
 @cost(NearestNeighbourFunction)
 def _cost(op: NearestNeighbourFunction, w):
     """One nearest-neighbour search per cell (G) and per test location (F), once for the
-    data and once per simulation."""
-    locations = _grid(op, w.window) ** 2 if op.function in ("F", "J") else 0
+    data and once per simulation (a grid over the limit is refused by the partial)."""
+    locations = min(_grid(op, w.window), _MAX_GRID) ** 2 if op.function in ("F", "J") else 0
     searches = (w.size(op.cells) if op.function in ("G", "J") else 0) + locations
     patterns = 1 + (op.nsim if op.null != "none" else 0)
     return Cost(patterns * searches, 8 * w.n + 16 * locations)
