@@ -238,3 +238,12 @@ def test_human_units():
     assert work.human_bytes(1.5 * 2 ** 20) == "1.5 MiB"
     assert work.human_count(4.0e10) == "4.0e10"
     assert work.human_count(12_345) == "12,345"
+
+
+def test_costs_are_declared_for_operations_that_run():
+    from cytoql.catalog.spec import AGGREGATES, COSTS, EVALUATORS, builtins
+
+    builtins()  # every catalog module registered
+    assert COSTS and set(COSTS) <= set(EVALUATORS) | set(AGGREGATES)
+    for op_class, fn in COSTS.items():
+        assert fn.__module__ == op_class.__module__, (op_class, fn.__module__)
