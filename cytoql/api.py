@@ -14,13 +14,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cytoql import work
 from cytoql.check import check
 from cytoql.data import Sample
 from cytoql.data.cache import sample_of
 from cytoql.data.fov import fov_data
 from cytoql.errors import (AssumptionWarning, CytoQLError, EmptySelectionWarning,
-                           InternalError)
-from cytoql.evaluate import evaluate_fov
+                           EvaluationError, InternalError)
+from cytoql.evaluate import FovEvaluator, evaluate_fov
 from cytoql.nodes import Name, Program
 from cytoql.parse import parse
 from cytoql.plan import Plan
@@ -37,6 +38,11 @@ def _guard(fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except CytoQLError:
         raise
+    except MemoryError as exc:
+        raise EvaluationError(
+            f"out of memory ({exc or 'an allocation failed'}): use a smaller radius or k, "
+            "a subset of the cells (`A where ...`), or a machine with more memory; "
+            "max_memory= refuses such queries before they run (docs/limits.md)") from exc
     except Exception as exc:
         raise InternalError(f"{type(exc).__name__}: {exc}") from exc
 
@@ -134,7 +140,8 @@ def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa:
 def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str | None = "fov",
           spatial_key: str = "spatial", unit: str | None = None,
           um_per_unit: float | None = None, windows=None, seed: int | None = 0,
-          by: str | Sequence[str] | None = None, pool: bool = False) -> Result:
+          by: str | Sequence[str] | None = None, pool: bool = False,
+          max_work: float | None = work.MAX_WORK, max_memory=work.AUTO) -> Result:
     """Run a CytoQL query on spatial single-cell data.
 
     Parameters
@@ -158,6 +165,13 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
     pool : bool, default False
         Make ``result.value`` the pooled value over FOVs (by the catalog's exact combine
         rule) instead of refusing when there are several FOVs.
+    max_work : float or None, default 1e10
+        Refuse (E0601) a query whose estimated work, over all FOVs, exceeds this many
+        steps (mostly neighbour pairs visited); it warns (W0508) above a tenth of it.
+        None or inf: no limit. See docs/limits.md.
+    max_memory : float, "auto" or None, default "auto"
+        Refuse (E0602) a query whose estimated memory on one FOV exceeds this many
+        bytes; "auto" is half of the machine's physical memory. None or inf: no limit.
 
     Returns
     -------
@@ -172,7 +186,8 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
     DataError
         The AnnData cannot be used as given.
     EvaluationError
-        The query cannot run on this data (E04xx, with the span).
+        The query cannot run on this data (E04xx, with the span), would exceed
+        ``max_work`` or ``max_memory`` (E06xx), or ran out of memory.
 
     Warns
     -----
@@ -197,15 +212,18 @@ def query(adata, text: str, *, type_key: str | None = "cell_type", fov_key: str 
     sample = adata if isinstance(adata, Sample) else sample_of(
         adata, type_key=type_key, fov_key=fov_key, spatial_key=spatial_key, unit=unit,
         um_per_unit=um_per_unit, windows=windows)
+    work.limits(max_work, max_memory)  # a bad limit is the caller's ValueError, now
     source = Source(text)
     schema = _schema(sample)
     plan = _guard(lambda: check(_grouped(parse(source), by, source), schema, source))
 
     def run():
         needs = plan.needs()
-        outputs = [evaluate_fov(plan, fov_data(sample, fov, needs), seed, source)
-                   for fov in sample.fovs]
-        found = [w for o in outputs for w in o.warnings]
+        datas = [fov_data(sample, fov, needs) for fov in sample.fovs]
+        found = work.check(plan, [FovEvaluator(plan, d, seed, source) for d in datas], source,
+                           max_work=max_work, max_memory=max_memory)
+        outputs = [evaluate_fov(plan, data, seed, source) for data in datas]
+        found += [w for o in outputs for w in o.warnings]
         return build_result(plan, outputs, sample, assumptions=sample.assumptions,
                             warnings=found, source=source, pool=pool,
                             fingerprint=lambda: fingerprint(sample))

@@ -101,6 +101,8 @@ class FovEvaluator:
                     self._memo[op] = EVALUATORS[type(op)](op, self)
             except (ValueError, TypeError, ZeroDivisionError) as exc:
                 self.fail("E0402", f"cannot compute this on FOV {self.data.name}: {exc}", op)
+            except MemoryError:
+                self.out_of_memory(op)
         return self._memo[op]
 
     def mask(self, op) -> np.ndarray:
@@ -145,6 +147,8 @@ class FovEvaluator:
             return AGGREGATES[type(op)].partial(op, self, group)
         except (ValueError, TypeError, ZeroDivisionError) as exc:
             self.fail("E0402", f"cannot compute this on FOV {self.data.name}: {exc}", op)
+        except MemoryError:
+            self.out_of_memory(op)
 
     # ------------------------------------------------------------------ diagnostics
     def warn(self, op, code: str, message: str):
@@ -153,6 +157,12 @@ class FovEvaluator:
 
     def warn_empty(self, op, message: str):
         self.warn(op, "W0501", message)
+
+    def out_of_memory(self, op):
+        self.fail("E0603", f"ran out of memory computing this ({self.n:,} cells)", op,
+                  help="use a smaller k or radius, or a subset of the cells (`A where "
+                       "...`), or a machine with more memory; the estimate that "
+                       "`max_memory` checks before running missed it (docs/limits.md)")
 
     def fail(self, code: str, message: str, op, help: str | None = None):
         diag = Diagnostic(code, f"FOV {self.data.name}: {message}",
@@ -185,7 +195,7 @@ def evaluate_fov(plan: p.Plan, data, seed: int | None, source: Source):
     Raises
     ------
     EvaluationError
-        E0401/E0402 with the span of the failing call.
+        E0401/E0402 with the span of the failing call; E0603 when memory runs out.
     """
     from cytoql.results import shape_of
 

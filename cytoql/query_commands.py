@@ -7,10 +7,13 @@ rustc-style text (``--errors short`` for one line each, or JSON with ``--json``)
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import warnings
 from pathlib import Path
+
+from cytoql.work import AUTO, MAX_WORK
 
 __all__ = ["DEMO_QUERIES", "add_query_parsers", "run_demo_queries"]
 
@@ -63,7 +66,8 @@ def cmd_query(args) -> int:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the result lists them; printed below
-            result = query(sample, text, seed=args.seed, pool=args.pool)
+            result = query(sample, text, seed=args.seed, pool=args.pool,
+                           max_work=args.max_work, max_memory=args.max_memory)
     except (QueryError, EvaluationError) as exc:
         _print_query_error(exc, args)
         return EXIT_DATA
@@ -112,6 +116,15 @@ def _query_source(parser, positional: bool = True) -> None:
                         help="error format: rustc-style (full) or one line each (short)")
 
 
+def _limit(text: str):
+    from cytoql.work import parse_limit
+
+    try:
+        return parse_limit(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def add_query_parsers(commands, add_data_options) -> None:
     """Add ``query``, ``fmt`` and ``explain`` to the ``cytoql`` subcommands."""
     q = commands.add_parser("query", help="run a CytoQL query on an .h5ad file")
@@ -122,6 +135,12 @@ def add_query_parsers(commands, add_data_options) -> None:
     q.add_argument("--pool", action="store_true",
                    help="report the pooled value over FOVs as the value")
     q.add_argument("--seed", type=int, default=0, help="seed of random streams (default 0)")
+    q.add_argument("--max-work", type=_limit, default=MAX_WORK, metavar="STEPS",
+                   help=f"refuse a query estimated above this many steps, mostly neighbour "
+                        f"pairs (default {MAX_WORK:g}; none: no limit)")
+    q.add_argument("--max-memory", type=_limit, default=AUTO, metavar="BYTES",
+                   help="refuse a query estimated to need more memory on one FOV, e.g. "
+                        "8GiB (default auto: half of physical memory; none: no limit)")
     add_data_options(q)
     q.set_defaults(run=cmd_query)
 

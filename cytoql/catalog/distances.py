@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from cytoql.catalog.kinds import CELLS, INTEGER, NEAREST
-from cytoql.catalog.spec import PER_CELL, Builtin, Param, evaluator, register
+from cytoql.catalog.spec import PER_CELL, Builtin, Param, cost, evaluator, register
 from cytoql.plan import Op
 from cytoql.types import PerCellT
 from cytoql.units import LENGTH
+from cytoql.work import Cost
 
 __all__ = ["EdgeDistance", "NearestDistance", "NearestLabel"]
 
@@ -48,6 +49,21 @@ def _run_nearest_distance(op, ev):
     return out
 
 
+#: Bytes per (query cell, neighbour) of a k-nearest search: the kernel's distances and
+#: indices, and the indices mapped back to the FOV.
+_KNN_BYTES = 40
+
+
+def _knn_cost(source, target, k: int, w) -> Cost:
+    found = w.size(source) * min(k, max(w.size(target), 1))
+    return Cost(found, 8 * w.n + _KNN_BYTES * found)
+
+
+@cost(NearestDistance)
+def _nearest_distance_cost(op, w):
+    return _knn_cost(op.source, op.target, op.k, w)
+
+
 @dataclass(frozen=True)
 class NearestLabel(Op):
     """Label code (of ``column``) of each source cell's nearest target cell; -1 if none."""
@@ -70,6 +86,9 @@ def _run_nearest_label(op, ev):
     codes = ev.labels(op.column)
     out[query[found]] = codes[nearest[found, 0]]
     return out
+
+
+cost(NearestLabel)(lambda op, w: _knn_cost(op.source, op.target, 1, w))
 
 
 @dataclass(frozen=True)

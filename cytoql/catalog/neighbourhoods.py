@@ -9,11 +9,12 @@ import numpy as np
 
 from cytoql.catalog.kinds import BOOL, CELLS, WITHIN
 from cytoql.catalog.spec import (ADDITIVE, PER_CELL, BuildError, Builtin, Param, aggregate,
-                                 evaluator, register)
+                                 cost, evaluator, register)
 from cytoql.catalog.summaries import Summary
 from cytoql.plan import Op
 from cytoql.types import PerCellT, ScalarT, TableT
 from cytoql.units import COUNT, DIMENSIONLESS
+from cytoql.work import Cost
 
 __all__ = ["Composition", "CountWithin", "Diversity", "LocalFraction"]
 
@@ -40,6 +41,11 @@ def _run_count_within(op, ev):
     return out
 
 
+@cost(CountWithin)
+def _count_within_cost(op, w):
+    return Cost(w.pairs(op.around, op.target, op.radius), 8 * w.n)
+
+
 @dataclass(frozen=True)
 class LocalFraction(Op):
     """count(target within r) / count(among within r) around each cell of ``around``."""
@@ -56,6 +62,19 @@ def _run_local_fraction(op, ev):
     den = ev.value(CountWithin(op.among, op.radius, op.around))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / den, np.nan)
+
+
+@cost(LocalFraction)
+def _local_fraction_cost(op, w):
+    return (_count_within_cost(CountWithin(op.target, op.radius, op.around), w)
+            + _count_within_cost(CountWithin(op.among, op.radius, op.around), w))
+
+
+def _label_counts_cost(op, w, copies: int) -> Cost:
+    """Pairs within r, and ``copies`` (cells × labels) float arrays."""
+    cells = w.size(op.around)
+    return Cost(w.pairs(op.around, op.target, op.radius),
+                8 * w.n + copies * 8 * cells * (w.labels(op.column) + 1))
 
 
 @dataclass(frozen=True)
@@ -90,6 +109,11 @@ def _run_diversity(op, ev):
     return out
 
 
+@cost(Diversity)
+def _diversity_cost(op, w):
+    return _label_counts_cost(op, w, 3)
+
+
 @dataclass(frozen=True)
 class Composition(Op):
     """Per label of ``column``: the number of (A cell, B neighbour) pairs within ``radius``
@@ -118,6 +142,7 @@ def _shares(counts):
 
 aggregate(Composition, partial=_composition_partial, finish=lambda op, counts: _shares(counts),
           combine=ADDITIVE)
+cost(Composition)(lambda op, w: _label_counts_cost(op, w, 1))
 
 
 def _within_result(nb, dim=DIMENSIONLESS):

@@ -18,11 +18,12 @@ import numpy as np
 
 from cytoql.catalog import _nulls
 from cytoql.catalog.kinds import CELLS, LENGTH_KIND, LENGTHS, Option
-from cytoql.catalog.spec import RATIO_OF_SUMS, Builtin, Param, aggregate, register
+from cytoql.catalog.spec import RATIO_OF_SUMS, Builtin, Param, aggregate, cost, register
 from cytoql.plan import Op
 from cytoql.types import CurveT, RangeT, ScalarT
 from cytoql.units import DIMENSIONLESS
 from cytoql.values import Curve
+from cytoql.work import Cost
 
 __all__ = ["ClarkEvans", "NearestNeighbourFunction"]
 
@@ -140,6 +141,16 @@ def _finish(op: NearestNeighbourFunction, partial):
 
 
 aggregate(NearestNeighbourFunction, partial=_partial, finish=_finish, combine=RATIO_OF_SUMS)
+
+
+@cost(NearestNeighbourFunction)
+def _cost(op: NearestNeighbourFunction, w):
+    """One nearest-neighbour search per cell (G) and per test location (F), once for the
+    data and once per simulation (a grid over the limit is refused by the partial)."""
+    locations = min(_grid(op, w.window), _MAX_GRID) ** 2 if op.function in ("F", "J") else 0
+    searches = (w.size(op.cells) if op.function in ("G", "J") else 0) + locations
+    patterns = 1 + (op.nsim if op.null != "none" else 0)
+    return Cost(patterns * searches, 8 * w.n + 16 * locations)
 
 
 def _build(function):

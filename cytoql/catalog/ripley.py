@@ -16,11 +16,13 @@ import numpy as np
 
 from cytoql.catalog import _nulls
 from cytoql.catalog.kinds import CELLS, LENGTH_KIND, LENGTHS, NUMBER, Option
-from cytoql.catalog.spec import RATIO_OF_SUMS, BuildError, Builtin, Param, aggregate, register
+from cytoql.catalog.spec import (RATIO_OF_SUMS, BuildError, Builtin, Param, aggregate, cost,
+                                 register)
 from cytoql.plan import Op
 from cytoql.types import CurveT, RangeT, ScalarT
 from cytoql.units import AREA, DIMENSIONLESS, LENGTH
 from cytoql.values import Curve
+from cytoql.work import Cost
 
 __all__ = ["Ripley"]
 
@@ -137,6 +139,21 @@ def _finish(op: Ripley, partial):
 
 
 aggregate(Ripley, partial=_partial, finish=_finish, combine=RATIO_OF_SUMS)
+
+
+@cost(Ripley)
+def _cost(op: Ripley, w):
+    """The pairs within the largest radius (plus the kernel's half-width for g), once for
+    the data and once per simulation."""
+    reach = max(op.radii)
+    if op.function == "pcf":
+        n = w.size(op.cells)
+        reach += op.bandwidth or (op.stoyan / math.sqrt(n / w.area) if n and w.area > 0
+                                  else 0.0)
+    others = op.cells if op.others is None else op.others
+    patterns = 1 + (op.nsim if op.null != "none" else 0)
+    return Cost(patterns * w.pairs(op.cells, others, reach),
+                8 * w.n + 8 * patterns * len(op.radii))
 
 _DIMS = {"K": AREA, "L": LENGTH, "H": LENGTH, "pcf": DIMENSIONLESS}
 

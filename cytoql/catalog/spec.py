@@ -6,7 +6,9 @@ One :class:`Builtin` entry per signature feeds the checker, the generated
 plan operation (pure data) and its type. How an operation runs on one FOV is registered
 beside the entry, by operation class: :func:`evaluator` for values over the FOV's cells,
 :func:`aggregate` for per-FOV partials that combine over FOVs by the entry's
-:class:`Combine` rule, which is the code that runs when results are pooled.
+:class:`Combine` rule, which is the code that runs when results are pooled; :func:`cost`
+for the work and memory an operation needs, estimated before a query runs
+(:mod:`cytoql.work`).
 
 Nothing here, nor in the catalog modules at import time, loads the kernels: checking a
 query never imports anything that runs (tested).
@@ -21,9 +23,10 @@ import numpy as np
 
 from cytoql.catalog.kinds import Kind
 
-__all__ = ["ADDITIVE", "AGGREGATES", "CATALOG", "ELEMENTWISE", "EVALUATORS", "GATHER", "NOT_POOLED",
-           "PER_CELL", "RATIO_OF_SUMS", "REQUIRED", "Aggregate", "BuildError", "Builtin",
-           "Combine", "Param", "aggregate", "aggregates_of", "builtins", "categories", "evaluator", "lookup", "register"]
+__all__ = ["ADDITIVE", "AGGREGATES", "CATALOG", "COSTS", "ELEMENTWISE", "EVALUATORS", "GATHER",
+           "NOT_POOLED", "PER_CELL", "RATIO_OF_SUMS", "REQUIRED", "Aggregate", "BuildError",
+           "Builtin", "Combine", "Param", "aggregate", "aggregates_of", "builtins", "categories",
+           "cost", "evaluator", "lookup", "register"]
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,22 @@ def aggregate(op_class: type, *, partial: Callable, finish: Callable, combine,
     rule = combine if callable(combine) and not isinstance(combine, Combine) else (
         lambda op, _c=combine: _c)
     AGGREGATES[op_class] = Aggregate(partial, finish, rule, groupable)
+
+
+#: Operation class -> ``fn(op, w) -> cytoql.work.Cost``: its estimated work and memory on
+#: one FOV, from the estimated sizes ``w`` gives (:class:`cytoql.work.FovWork`). An
+#: operation without one costs one step and 8 bytes per cell of the FOV.
+COSTS: dict[type, Callable] = {}
+
+
+def cost(op_class: type):
+    """Register ``fn(op, w)`` as the cost estimate of ``op_class`` (a decorator)."""
+    def register_fn(fn):
+        if op_class in COSTS:
+            raise ValueError(f"{op_class.__name__} already has a cost")
+        COSTS[op_class] = fn
+        return fn
+    return register_fn
 
 
 def aggregates_of(op) -> list:

@@ -29,12 +29,18 @@ CATEGORY = ("summaries", 50)
 
 @dataclass(frozen=True)
 class Reducer:
-    """``partial(values, area) -> ndarray``; ``finish(merged partial) -> float``."""
+    """``partial(values, area) -> ndarray``; ``finish(merged partial) -> float``.
+
+    ``least`` is the number of values the summary needs to be defined (NaN below);
+    ``zero`` marks the sums (count, sum, density), which are 0 over no cells.
+    """
 
     name: str
     combine: Combine
     partial: Callable
     finish: Callable
+    least: int = 1
+    zero: bool = False
 
 
 def _ratio(num: float, den: float) -> float:
@@ -80,19 +86,21 @@ def _keep(values, area):
 
 
 REDUCERS: dict[str, Reducer] = {r.name: r for r in [
-    Reducer("count", ADDITIVE, lambda v, a: np.array([np.sum(v)], float), lambda s: float(s[0])),
-    Reducer("sum", ADDITIVE, lambda v, a: np.array([np.sum(v)], float), lambda s: float(s[0])),
+    Reducer("count", ADDITIVE, lambda v, a: np.array([np.sum(v)], float), lambda s: float(s[0]),
+            zero=True),
+    Reducer("sum", ADDITIVE, lambda v, a: np.array([np.sum(v)], float), lambda s: float(s[0]),
+            zero=True),
     Reducer("mean", RATIO_OF_SUMS, lambda v, a: np.array([np.sum(v), len(v)], float),
             lambda s: _ratio(s[0], s[1])),
     Reducer("fraction", RATIO_OF_SUMS, lambda v, a: np.array([np.sum(v), len(v)], float),
             lambda s: _ratio(s[0], s[1])),
     Reducer("density", RATIO_OF_SUMS, lambda v, a: np.array([np.sum(v), a], float),
-            lambda s: _ratio(s[0], s[1])),
+            lambda s: _ratio(s[0], s[1]), zero=True),
     Reducer("odds_ratio", ADDITIVE, _table, _odds),
     Reducer("median", GATHER, _keep, _gathered(np.median)),
-    Reducer("std", GATHER, _keep, _gathered(_std, 2)),
-    Reducer("cv", GATHER, _keep, _gathered(_cv, 2)),
-    Reducer("skewness", GATHER, _keep, _gathered(_skewness, 1)),
+    Reducer("std", GATHER, _keep, _gathered(_std, 2), least=2),
+    Reducer("cv", GATHER, _keep, _gathered(_cv, 2), least=2),
+    Reducer("skewness", GATHER, _keep, _gathered(_skewness, 2), least=2),
     Reducer("min", GATHER, _keep, _gathered(np.min)),
     Reducer("max", GATHER, _keep, _gathered(np.max)),
 ]}
@@ -122,7 +130,12 @@ def _summary_partial(summary: Summary, ev, group):
     reducer = summary.reduce()
     mask = ev.mask(summary.domain)
     if group is None and not mask.any():
-        ev.warn_empty(summary, "no cells to summarise: the value is NaN (a count is 0)")
+        ev.warn_empty(summary, f"no cells: the {reducer.name} is "
+                      + ("0" if reducer.zero else "NaN"))
+    if group is None and reducer.name == "density" and ev.window.area == 0:
+        w = ev.window
+        ev.warn(summary, "W0506", f"the window has zero area ({w.width:g} × {w.height:g} "
+                "µm: its cells lie on one point or line): the density is NaN")
     if group is not None:
         mask = mask & group
     if summary.values:
@@ -134,6 +147,9 @@ def _summary_partial(summary: Summary, ev, group):
                 ev.warn(summary, "W0502", f"{int(bad.sum())} of {len(values)} cells have "
                         "no value (NaN) and are skipped")
             values = values[~bad]
+        if group is None and 0 < len(values) < reducer.least:
+            ev.warn(summary, "W0502", f"{len(values)} cell with a value: the "
+                    f"{reducer.name} needs at least {reducer.least}, so it is NaN")
     else:
         values = np.ones(int(mask.sum()))
     return reducer.partial(values, ev.window.area)
@@ -147,7 +163,7 @@ _OVER = Param("over", CELLS, "the cells summarised: the context of per-cell valu
                "without an explicit cell set, e.g. `mean(expr(\"B2M\"), over = A)`",
                default="context")
 _SKIP = "cells whose value is undefined (NaN) are skipped, and the result says how many"
-_EMPTY = "over no cells the result is NaN (a count is 0)"
+_EMPTY = "over no cells the result is NaN, and a count or sum is 0 (warning W0501)"
 
 
 def _summary(name, doc, reducer, *, unit=None, extra=(), conventions=(), example,
@@ -189,14 +205,16 @@ _summary("quantile", "The q-quantile of per-cell values.", "quantile",
          example='quantile(distance(cells -> nearest cells), q = 0.9)', q=True)
 _summary("std", "Sample standard deviation of per-cell values.", "std",
          conventions=("sample standard deviation (divides by n - 1); NaN for fewer than "
-                      "2 cells",),
+                      "2 cells (warning W0502)",),
          example='std(distance(cells -> nearest cells))')
 _summary("cv", "Coefficient of variation: sample standard deviation / mean.", "cv",
-         unit=DIMENSIONLESS, conventions=("std with n - 1; NaN when the mean is 0",),
+         unit=DIMENSIONLESS, conventions=("std with n - 1; NaN when the mean is 0 or for fewer "
+                                   "than 2 cells (warning W0502)",),
          example='cv(distance(cells -> nearest cells))')
 _summary("skewness", "Skewness of per-cell values.", "skewness", unit=DIMENSIONLESS,
          conventions=("Fisher–Pearson coefficient g1 = m3 / m2^1.5 with population moments "
-                      "(scipy.stats.skew with bias=True); NaN when all values are equal",),
+                      "(scipy.stats.skew with bias=True); NaN when all values are equal, and for "
+                      "fewer than 2 cells (warning W0502)",),
          example='skewness(distance(cells where type == "Fibroblast" -> nearest cells where type == "Myofibroblast"))')
 _summary("min", "Smallest per-cell value.", "min",
          example='min(distance(cells where type == "macrophage" -> nearest cells where type == "Podocyte"))')

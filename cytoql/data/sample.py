@@ -131,6 +131,8 @@ class Sample:
 
         scale, assumptions = resolve_scale(adata.uns, unit, um_per_unit)
         xy = _positions(adata, spatial_key, obs_names) * scale.um_per_unit
+        assumptions.extend(_precision_notes(adata.obsm[spatial_key], spatial_key,
+                                            scale.um_per_unit))
 
         type_codes, cell_types = None, []
         if type_key is not None:
@@ -301,6 +303,19 @@ def _positions(adata, spatial_key: str, obs_names: np.ndarray) -> np.ndarray:
                         f"adata.obsm[{spatial_key!r}]: {quote_list(obs_names[rows], 5)}; drop "
                         "them (adata[np.isfinite(adata.obsm['spatial']).all(1)]) or fix them")
     return xy
+
+
+def _precision_notes(raw, key: str, um_per_unit: float) -> list[str]:
+    """The note on positions stored with fewer than 32 bits: they are used as stored
+    (converted to float64), and their resolution is said."""
+    raw = raw.to_numpy() if isinstance(raw, pd.DataFrame) else np.asarray(raw)
+    if raw.dtype.kind != "f" or raw.dtype.itemsize >= 4:
+        return []
+    step = float(np.spacing(np.abs(raw).max())) * um_per_unit
+    return [f"adata.obsm[{key!r}] is stored as {raw.dtype} ({np.finfo(raw.dtype).nmant + 1} "
+            f"bits of precision): positions are used as stored, converted to float64, but "
+            f"are resolved only to {step:.3g} µm at the largest coordinate, so distances "
+            "are off by up to that much; store positions as float32 or float64"]
 
 
 def _no_cells(adata) -> DataError:

@@ -2,7 +2,7 @@
 
 This table feeds ``cytoql explain CODE`` and the generated ``docs/diagnostics.md``.
 Codes by stage: E01xx syntax, E02xx names, E03xx types and units, E04xx data (found
-while running), W05xx warnings.
+while running), W05xx warnings, E06xx resource limits (work and memory).
 """
 
 from __future__ import annotations
@@ -150,13 +150,16 @@ CODES: dict[str, Code] = {c.code: c for c in [
          'count(cells where type == "PCT")  # on data built with type_key=None',
          'count(cells where cell_type == "PCT")'),
     Code("W0501", "empty selection",
-         "A cell set is empty in a field of view: summaries over it are NaN there "
-         "(counts are 0) and distances to it are NaN.",
+         "A cell set is empty in a field of view: counts, sums and densities over it are "
+         "0 there, other summaries (mean, median, std, …) NaN, and distances to it NaN. "
+         "The message says which.",
          'mean(distance(cells -> nearest cells where type == "NK"))  # FOV without NK',
          'mean(distance(cells -> nearest cells where type == "PCT"))'),
     Code("W0502", "undefined values skipped",
          "Some per-cell values are undefined (NaN), e.g. a local fraction around a cell "
-         "without neighbours; summaries skip them and say how many.",
+         "without neighbours; summaries skip them and say how many. Also when too few "
+         "values remain for the summary: std, cv and skewness need at least 2 (NaN for "
+         "one cell).",
          "mean(local_fraction(cells where type == \"PCT\" within 5 um))",
          "mean(local_fraction(cells where type == \"PCT\" within 50 um))"),
     Code("W0503", "beyond the estimator's range",
@@ -177,6 +180,48 @@ CODES: dict[str, Code] = {c.code: c for c in [
          "read the p-value with care).",
          'quadrat_test(cells where type == "PCT", size = 10 um)',
          'quadrat_test(cells where type == "PCT", size = 100 um, edge = drop)'),
+    Code("W0506", "zero-area window",
+         "The window of a field of view has zero area: without a window in the metadata "
+         "it is the bounding box of the FOV's cells, which is a point or a line when they "
+         "all share a position or a coordinate. A density over it is NaN; give the "
+         "windows (`windows=` or `uns[\"fov_windows\"]`).",
+         "density(cells)  # every cell of a FOV at one position",
+         "density(cells)  # with windows= giving the FOV rectangle"),
+    Code("W0507", "cells in no group",
+         "With `by` a label column, cells without a label in it (missing values) belong "
+         "to no group: each group's value, and the pooled value per group, leave them "
+         "out. The message says how many; label them (e.g. \"unknown\") to count them "
+         "as a group.",
+         "count(cells) by type  # some cells have no cell type",
+         "count(cells) by fov"),
+    Code("W0508", "large work or memory estimate",
+         "The estimated work of the query (steps, mostly neighbour pairs) or its memory on "
+         "one FOV is above a tenth of the limit (`max_work`, `max_memory`): it runs, but "
+         "may take a while or much memory (docs/limits.md).",
+         "mean(count(cells within 2 mm))  # on a large sample",
+         "mean(count(cells within 50 um))"),
+    Code("E0601", "too much work",
+         "Before running, CytoQL estimates the work of a query from the sizes of its cell "
+         "sets, the window areas and its radii (expected neighbour pairs = cells × density "
+         "× π r², k × cells for k nearest, × simulations for envelopes). Above `max_work` "
+         "(default 1e10 steps, about a minute of kernel time) it refuses; use a smaller "
+         "radius or k, a subset of the cells, or raise the limit with `max_work=` "
+         "(`--max-work`; None disables it).",
+         "mean(shannon(cells within 1e9 um))  # on 200,000 cells: 4e10 pairs",
+         "mean(shannon(cells within 50 um))"),
+    Code("E0602", "too much memory",
+         "The estimated memory of a query on one field of view (its per-cell values, k × "
+         "cells neighbour lists, per-label count tables) is above `max_memory` (default: "
+         "half of the machine's physical memory). Use a smaller k or a subset of the "
+         "cells, or raise the limit with `max_memory=` (`--max-memory`; None disables it).",
+         "mean(distance(cells -> nearest cells, k = 199999))  # on 200,000 cells: 1.5 TiB",
+         "mean(distance(cells -> nearest cells, k = 10))"),
+    Code("E0603", "out of memory",
+         "An allocation failed while the query ran, although the estimate allowed it (the "
+         "machine had less free memory, or the estimate was low). Use a smaller k or "
+         "radius, a subset of the cells, or a machine with more memory.",
+         "mean(distance(cells -> nearest cells, k = 5000))  # on a small machine",
+         "mean(distance(cells -> nearest cells, k = 10))"),
 ]}
 
 

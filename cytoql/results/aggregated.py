@@ -19,13 +19,21 @@ __all__ = ["AggregatedShape", "group_masks", "pooling_rule"]
 
 
 def group_masks(ev, by: tuple[str, ...]) -> dict:
-    """{group key tuple: mask} over the label columns of ``by`` (``fov`` excluded)."""
+    """{group key tuple: mask} over the label columns of ``by`` (``fov`` excluded).
+
+    Cells without a label in a column are in no group (warning W0507).
+    """
     columns = [c for c in by if c != "fov"]
     if not columns:
         return {(): None}
     groups = {(): np.ones(ev.n, dtype=bool)}
     for column in columns:
         codes = ev.labels(column)
+        missing = int(np.count_nonzero(codes < 0))
+        if missing:
+            ev.warn(ev.plan.root, "W0507", f"{missing} of {ev.n} cells have no `{column}` "
+                    "label: they are in no group, and the pooled values of the groups "
+                    "leave them out")
         groups = {key + (name,): mask & (codes == i)
                   for key, mask in groups.items()
                   for i, name in enumerate(ev.categories(column))}
