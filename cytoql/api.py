@@ -133,6 +133,9 @@ def compile(text: str, schema: Schema, *, name: str = "query") -> Plan:  # noqa:
     >>> cytoql.compile('count(cells  where type=="PCT")', schema).text
     'count(cells where type == "PCT")'
     """
+    if not isinstance(schema, Schema):
+        raise TypeError(f"compile() checks against a Schema, got {type(schema).__name__}: "
+                        "pass cytoql.schema_of(adata)")
     source = Source(text, name)
     return _guard(lambda: check(parse(source), schema, source))
 

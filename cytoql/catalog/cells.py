@@ -13,18 +13,10 @@ __all__: list[str] = []
 CATEGORY = ("cell data", 10)
 
 
-class UnknownName(BuildError):
-    """A builder's unknown gene or column, carrying the full diagnostic."""
-
-    def __init__(self, diagnostic, param):
-        super().__init__(diagnostic.code, diagnostic.message, param)
-        self.diagnostic = diagnostic
-
-
 def _expr(args, ctx):
     gene = args["gene"]
     if gene.value not in ctx.schema.genes:
-        raise UnknownName(unknown_gene(ctx.schema, gene.value, gene.node.span), "gene")
+        raise BuildError.of(unknown_gene(ctx.schema, gene.value, gene.node.span), "gene")
     return p.GeneValues(gene.value), PerCellT("number", ctx.cells)
 
 
@@ -35,7 +27,7 @@ def _col(args, ctx):
         return p.LabelCodes(name.value), PerCellT("label", ctx.cells, column=name.value)
     if name.value in schema.numeric:
         return p.NumericColumn(name.value), PerCellT("number", ctx.cells)
-    raise UnknownName(unknown_column(schema, name.value, name.node.span), "name")
+    raise BuildError.of(unknown_column(schema, name.value, name.node.span), "name")
 
 
 register(Builtin(

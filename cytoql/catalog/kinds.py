@@ -23,7 +23,7 @@ from cytoql.types import (CellSetT, CurveT, ErrorT, PerCellT, RangeT, ScalarT, S
 from cytoql.units import LENGTH
 
 __all__ = ["BOOL", "CELLS", "CURVE", "INTEGER", "LENGTH_KIND", "LENGTHS", "MAX_LENGTH_UM",
-           "MAX_RANGE_POINTS", "NEAREST", "NUMBER", "NUMERIC", "PROBABILITY", "STRING", "VALUES", "WITHIN",
+           "MAX_RANGE_POINTS", "METRIC_OF_R", "NEAREST", "NUMBER", "NUMERIC", "PROBABILITY", "STRING", "VALUES", "WITHIN",
            "Arg", "Kind", "Option", "constant_value"]
 
 #: The largest length a query may state (1 m): beyond it a radius is a typo, and
@@ -211,6 +211,43 @@ class _Curve(Kind):
         return self._expression(c, node, ctx, checked, "a curve",
                                 "give a curve function a range of radii, e.g. "
                                 "`r = 0 um .. 100 um by 10 um`")
+
+
+class _MetricOfR(Kind):
+    """A number per FOV written with the name ``r``; the builder checks it once per
+    radius (``Arg.value(radius)`` → ``((op, type), errors)``)."""
+
+    name = "metric of r"
+    words = "a number per FOV that uses the radius `r` (e.g. `mean(count(cells within r))`)"
+    expression = False
+
+    def check(self, c, entry, param, node, ctx, checked):
+        if not _mentions(node, "r"):
+            c.loose(node, ctx)
+            c.error("E0302", f"the {param.name} of `{entry.name}` does not use `r`", node.span,
+                    "no `r` in here", help="write the swept radius as `r`, e.g. "
+                    "`mean(count(cells within r))`")
+            return None
+        return Arg(None, None, node, lambda radius: c.expr_bound(
+            node, ctx, "r", (p.Const(radius), ScalarT(LENGTH))))
+
+
+def _mentions(node, name: str) -> bool:
+    """Whether ``name`` is read as a value anywhere in ``node`` (not as a function or
+    keyword name)."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, n.Name) and node.id == name:
+            return True
+        for field in node._compared:
+            if (isinstance(node, n.Call) and field == "func") or (
+                    isinstance(node, n.Keyword) and field == "name"):
+                continue
+            value = getattr(node, field)
+            stack.extend(v for v in (value if isinstance(value, tuple) else (value,))
+                         if isinstance(v, n.Node))
+    return False
 
 
 def _bound_text(param) -> str:
@@ -419,10 +456,11 @@ STRING = _String()
 CURVE = _Curve()
 LENGTH_KIND = _Length()
 LENGTHS = _Lengths()
+METRIC_OF_R = _MetricOfR()
 INTEGER = _Constant("integer", "a whole number without unit", whole=True)
 PROBABILITY = _Constant("probability", "a number in [0, 1] without unit")
 NUMBER = _Constant("constant", "a plain number without unit")
 
 #: The fixed kinds, for the reference page.
-KINDS = (CELLS, VALUES, NUMERIC, BOOL, WITHIN, NEAREST, STRING, CURVE, LENGTH_KIND, LENGTHS, INTEGER,
-         PROBABILITY, NUMBER)
+KINDS = (CELLS, VALUES, NUMERIC, BOOL, WITHIN, NEAREST, STRING, CURVE, LENGTH_KIND, LENGTHS,
+         METRIC_OF_R, INTEGER, PROBABILITY, NUMBER)

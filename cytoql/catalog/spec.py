@@ -68,13 +68,20 @@ NOT_POOLED = Combine("not pooled", "a per-FOV statistic with no exact pooled val
 
 class BuildError(Exception):
     """Raised by a builder for an error the generic checks cannot see (e.g. two
-    arguments about different cells); the checker reports it at ``param``'s span."""
+    arguments about different cells); the checker reports it at ``param``'s span, or
+    reports ``diagnostic`` as it is when the builder made the whole diagnostic."""
 
     def __init__(self, code: str, message: str, param: str, label: str = "",
-                 help: str | None = None):
+                 help: str | None = None, diagnostic=None):
         super().__init__(message)
         self.code, self.message, self.param, self.label, self.help = (
             code, message, param, label, help)
+        self.diagnostic = diagnostic
+
+    @classmethod
+    def of(cls, diagnostic, param: str) -> BuildError:
+        """The error that reports ``diagnostic`` unchanged."""
+        return cls(diagnostic.code, diagnostic.message, param, diagnostic=diagnostic)
 
 
 class _Required:

@@ -109,6 +109,23 @@ class _Checker(Operators, Calls):
         return tuple(keys)
 
     # ------------------------------------------------------------------ expressions
+    def expr_bound(self, node: n.Expr, ctx: p.Op, name: str, value: tuple) -> tuple:
+        """``node`` checked with ``name`` bound to ``value`` (an ``(op, type)`` pair, as a
+        ``let`` binds), e.g. once per radius of a sweep: ``((op, type), errors)``. The
+        errors are the caller's to report; warnings join the program's, once each."""
+        saved = self.lets.get(name), name in self.lets, self._spine, self.diags
+        self.lets[name], self._spine, self.diags = value, {}, []
+        try:
+            checked, found = self.expr(node, ctx), self.diags
+        finally:
+            shadowed, was_bound, self._spine, self.diags = saved
+            if was_bound:
+                self.lets[name] = shadowed
+            else:
+                del self.lets[name]
+        self.diags.extend(d for d in found if d.severity != "error" and d not in self.diags)
+        return checked, [d for d in found if d.severity == "error"]
+
     def expr(self, node: n.Expr, ctx: p.Op) -> tuple[object, Type]:
         key = (id(node), id(ctx))
         if key in self._spine:

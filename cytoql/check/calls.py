@@ -35,7 +35,7 @@ class Calls(CheckerBase):
         try:
             built = entry.build(args, Context(self.schema, ctx))
         except BuildError as exc:
-            if hasattr(exc, "diagnostic"):
+            if exc.diagnostic is not None:
                 self.diags.append(exc.diagnostic)
                 return None, ERR
             arg = args.get(exc.param)

@@ -35,6 +35,8 @@ CASES = {
     "spatstat_alias_missing_radius": "Kest(cells)",
     "log_of_a_length": "log(mean(distance(cells -> nearest cells)))",
     "sqrt_of_a_length": "sqrt(mean(distance(cells -> nearest cells)))",
+    "sweep_error_at_one_radius": "sweep(mean(count(cells within r)), r = 0 um .. 30 um by 10 um)",
+    "sweep_without_r": "sweep(mean(count(cells within 10 um)), r = 10 um .. 30 um by 10 um)",
     "syntax_python_power": "mean(distance(cells -> nearest cells) ** 2)",
     "power_of_a_length_to_a_half": "mean(distance(cells -> nearest cells)) ^ 0.5",
     "power_with_a_unit": "2 ^ mean(distance(cells -> nearest cells))",
