@@ -206,9 +206,14 @@ def _slack(grid: GridIndex, r: float = 0.0) -> float:
     return 1e-9 * reach
 
 
-def _query_order(grid: GridIndex, query: np.ndarray) -> np.ndarray:
-    """Queries in the grid's cell order, so consecutive queries read the same cells."""
-    return grid_sort(query, grid.xmin, grid.ymin, grid.cell, grid.nx, grid.ny)[0]
+def _sorted_queries(grid: GridIndex, query: np.ndarray, skip_pos: np.ndarray):
+    """The queries and their skips in the grid's cell order, and that order.
+
+    Consecutive queries then read the same cells, and their own coordinates
+    sequentially: ~30% faster than visiting them in place in cell order.
+    """
+    order = grid_sort(query, grid.xmin, grid.ymin, grid.cell, grid.nx, grid.ny)[0]
+    return _take(query, order)[0], skip_pos[order], order
 
 
 # --------------------------------------------------------------------------- knn
@@ -280,13 +285,18 @@ def _knn_one(xy, perm, cell_start, xmin, ymin, cell, nx, ny, slack, qx, qy, skip
 
 
 @jit_parallel
-def _knn(xy, perm, cell_start, xmin, ymin, cell, nx, ny, slack, query, order, skip_pos,
-         out_d, out_i):
-    m = order.shape[0]
-    for b in prange((m + _BLOCK - 1) // _BLOCK):
-        for i in order[b * _BLOCK:min(m, (b + 1) * _BLOCK)]:
+def _knn(xy, perm, cell_start, xmin, ymin, cell, nx, ny, slack, query, order, lo, hi,
+         skip_pos, out_d, out_i):
+    """Sorted queries ``lo..hi-1``; query ``i``'s row goes to ``out[order[i]]``."""
+    k = out_d.shape[1]
+    for b in prange((hi - lo + _BLOCK - 1) // _BLOCK):
+        dist = np.empty(k, np.float64)
+        idx = np.empty(k, np.int64)
+        for i in range(lo + b * _BLOCK, min(hi, lo + (b + 1) * _BLOCK)):
             _knn_one(xy, perm, cell_start, xmin, ymin, cell, nx, ny, slack, query[i, 0],
-                     query[i, 1], skip_pos[i], out_d[i], out_i[i])
+                     query[i, 1], skip_pos[i], dist, idx)
+            out_d[order[i]] = dist
+            out_i[order[i]] = idx
 
 
 def grid_knn(grid, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarray]:
@@ -335,12 +345,13 @@ def grid_knn(grid, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarr
     out_d = np.full((len(query), k), np.inf)
     out_i = np.full((len(query), k), -1, dtype=np.int64)
     if len(query) and len(grid.perm):
-        order = _query_order(grid, query)
+        sorted_query, sorted_skip, order = _sorted_queries(grid, query, skip_pos)
         slack = _slack(grid)
 
         def step(lo, hi):
             _knn(grid.xy, grid.perm, grid.cell_start, grid.xmin, grid.ymin, grid.cell,
-                 grid.nx, grid.ny, slack, query, order[lo:hi], skip_pos, out_d, out_i)
+                 grid.nx, grid.ny, slack, sorted_query, order, lo, hi, sorted_skip, out_d,
+                 out_i)
 
         run_in_slices(len(query), step, first=1 << 16)
     return out_d, out_i
@@ -350,13 +361,21 @@ def grid_knn(grid, query_xy, k: int, *, skip=None) -> tuple[np.ndarray, np.ndarr
 
 
 @jit
-def _tally(xy, labels, labelled, a, b, qx, qy, skip_pos, thr, out):
-    """Add the positions in ``[a, b)`` within the squared threshold ``thr``."""
-    for p in range(a, b):
-        dx = qx - xy[p, 0]
-        dy = qy - xy[p, 1]
-        if dx * dx + dy * dy <= thr and p != skip_pos:
-            out[labels[p] if labelled else 0] += 1
+def _tally(xy, labels, labelled, a, b, qx, qy, skip_pos, thr, out, i):
+    """Add the positions in ``[a, b)`` within the squared threshold ``thr`` to row i."""
+    # branch-free: whether a point is in is a coin toss the branch predictor loses
+    if labelled:
+        for p in range(a, b):
+            dx = qx - xy[p, 0]
+            dy = qy - xy[p, 1]
+            out[i, labels[p]] += (dx * dx + dy * dy <= thr) & (p != skip_pos)
+    else:
+        n_in = 0
+        for p in range(a, b):
+            dx = qx - xy[p, 0]
+            dy = qy - xy[p, 1]
+            n_in += (dx * dx + dy * dy <= thr) & (p != skip_pos)
+        out[i, 0] += n_in
 
 
 @jit
@@ -369,9 +388,9 @@ def _cell_range(lo, hi, q, xmin, cell, nx):
 
 @jit
 def _count_one(xy, cell_start, labels, labelled, xmin, ymin, cell, nx, ny, slack, qx,
-               qy, skip_pos, r, thr, out):
-    """Add the points within ``r`` of ``(qx, qy)`` to ``out[labels[p]]`` (``out[0]``
-    when not ``labelled``).
+               qy, skip_pos, r, thr, out, i):
+    """Add the points within ``r`` of ``(qx, qy)`` to ``out[i, labels[p]]``
+    (``out[i, 0]`` when not ``labelled``).
 
     Row by row: the cells a row shares with the disc are one contiguous run of grid
     positions; its middle cells, wholly inside the disc, are tallied without distance
@@ -392,36 +411,39 @@ def _count_one(xy, cell_start, labels, labelled, xmin, ymin, cell, nx, ny, slack
         b = cell_start[row + hi + 1]
         far_y = max(qy - y0, y0 + cell - qy) + slack
         if far_y >= inner:
-            _tally(xy, labels, labelled, a, b, qx, qy, skip_pos, thr, out)
+            _tally(xy, labels, labelled, a, b, qx, qy, skip_pos, thr, out, i)
             continue
         # cells wholly inside: [x0, x0 + cell] within qx -/+ the inner chord
         chord = math.sqrt(inner * inner - far_y * far_y) - slack
         first = max(lo, int(math.ceil((qx - chord - xmin) / cell)))
         last = min(hi, int(math.floor((qx + chord - xmin) / cell)) - 1)
         if first > last:
-            _tally(xy, labels, labelled, a, b, qx, qy, skip_pos, thr, out)
+            _tally(xy, labels, labelled, a, b, qx, qy, skip_pos, thr, out, i)
             continue
         fa = cell_start[row + first]
         fb = cell_start[row + last + 1]
-        _tally(xy, labels, labelled, a, fa, qx, qy, skip_pos, thr, out)
-        _tally(xy, labels, labelled, fb, b, qx, qy, skip_pos, thr, out)
+        _tally(xy, labels, labelled, a, fa, qx, qy, skip_pos, thr, out, i)
+        _tally(xy, labels, labelled, fb, b, qx, qy, skip_pos, thr, out, i)
         if labelled:
             for p in range(fa, fb):
-                out[labels[p]] += 1
+                out[i, labels[p]] += 1
         else:
-            out[0] += fb - fa
+            out[i, 0] += fb - fa
         if fa <= skip_pos < fb:
-            out[labels[skip_pos] if labelled else 0] -= 1
+            out[i, labels[skip_pos] if labelled else 0] -= 1
 
 
 @jit_parallel
 def _count(xy, cell_start, labels, labelled, xmin, ymin, cell, nx, ny, slack, query,
-           order, skip_pos, r, thr, out):
-    m = order.shape[0]
-    for b in prange((m + _BLOCK - 1) // _BLOCK):
-        for i in order[b * _BLOCK:min(m, (b + 1) * _BLOCK)]:
+           order, lo, hi, skip_pos, r, thr, out):
+    """Sorted queries ``lo..hi-1``; query ``i``'s row goes to ``out[order[i]]``."""
+    for b in prange((hi - lo + _BLOCK - 1) // _BLOCK):
+        row = np.empty((1, out.shape[1]), np.int64)
+        for i in range(lo + b * _BLOCK, min(hi, lo + (b + 1) * _BLOCK)):
+            row[0] = 0
             _count_one(xy, cell_start, labels, labelled, xmin, ymin, cell, nx, ny, slack,
-                       query[i, 0], query[i, 1], skip_pos[i], r, thr, out[i])
+                       query[i, 0], query[i, 1], skip_pos[i], r, thr, row, 0)
+            out[order[i]] = row[0]
 
 
 def _counts(grid, labels_grid, labelled, query_xy, r, skip, n_cols) -> np.ndarray:
@@ -429,17 +451,18 @@ def _counts(grid, labels_grid, labelled, query_xy, r, skip, n_cols) -> np.ndarra
     thr = _radius_threshold(r)
     r = float(r)
     skip_pos = _skip_positions(grid, skip, len(query))
-    out = np.zeros((len(query), n_cols), dtype=np.int64)
-    if len(query) and len(grid.perm) and n_cols:
-        order = _query_order(grid, query)
-        slack = _slack(grid, r)
+    if not (len(query) and len(grid.perm) and n_cols):
+        return np.zeros((len(query), n_cols), dtype=np.int64)
+    out = np.empty((len(query), n_cols), dtype=np.int64)  # every row is written
+    sorted_query, sorted_skip, order = _sorted_queries(grid, query, skip_pos)
+    slack = _slack(grid, r)
 
-        def step(lo, hi):
-            _count(grid.xy, grid.cell_start, labels_grid, labelled, grid.xmin, grid.ymin,
-                   grid.cell, grid.nx, grid.ny, slack, query, order[lo:hi], skip_pos, r,
-                   thr, out)
+    def step(lo, hi):
+        _count(grid.xy, grid.cell_start, labels_grid, labelled, grid.xmin, grid.ymin,
+               grid.cell, grid.nx, grid.ny, slack, sorted_query, order, lo, hi,
+               sorted_skip, r, thr, out)
 
-        run_in_slices(len(query), step)
+    run_in_slices(len(query), step)
     return out
 
 
