@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-_TARGET_S = 0.2
+_TARGET_S = 0.4
 _FIRST = 2048
 _SMALLEST = 16
 
