@@ -1,7 +1,8 @@
 """Nearest-neighbour distances, Clark–Evans R and G: CytoQL against cKDTree and pointpats.
 
-* Nearest other cell of every cell: CytoQL's KD-tree (built inside the call) against
-  scipy's ``cKDTree`` build + ``query(k=2)`` (the first hit is the cell itself).
+* Nearest other cell of every cell: CytoQL's index (a grid here, built inside the
+  call) against scipy's ``cKDTree`` build + ``query(k=2, workers=-1)`` (the first hit
+  is the cell itself).
 * Clark–Evans R (no edge correction): against ``cKDTree`` nearest distances with the
   same formula in numpy (pointpats has no Clark–Evans index).
 * G over 50 radii, no edge correction (``#{d_i <= r} / n``), against pointpats
@@ -27,7 +28,7 @@ def _setup(p):
 
 
 def _ckd_nearest(xy):
-    return cKDTree(xy).query(xy, 2)[0][:, 1]
+    return cKDTree(xy).query(xy, 2, workers=-1)[0][:, 1]
 
 
 def _ckd_clark_evans(d):

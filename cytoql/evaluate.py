@@ -26,7 +26,7 @@ __all__ = ["FovEvaluator", "NeighbourIndex", "aggregates_of", "evaluate_fov"]
 
 
 class NeighbourIndex:
-    """A KD-tree over one cell set of a FOV, queried by FOV-local cell ids.
+    """A spatial index over one cell set of a FOV, queried by FOV-local cell ids.
 
     ``skip`` is derived here: a query cell that is itself in the set is never its own
     neighbour.
@@ -38,29 +38,29 @@ class NeighbourIndex:
         self._xy = xy
         self.pos = np.full(len(xy), -1, dtype=np.int64)
         self.pos[ids] = np.arange(self.size)
-        self.tree = si.build_kdtree(xy[ids]) if self.size else None
+        self.index = si.PointIndex(xy[ids]) if self.size else None
 
     def count_within(self, query: np.ndarray, r: float) -> np.ndarray:
-        if self.tree is None or not len(query):
+        if self.index is None or not len(query):
             return np.zeros(len(query), dtype=np.int64)
-        return si.count_within(self.tree, self._xy[query], r, skip=self.pos[query])
+        return self.index.count_within(self._xy[query], r, skip=self.pos[query])
 
     def count_by_label(self, query: np.ndarray, codes: np.ndarray, r: float) -> np.ndarray:
         """(m, L) counts per label; cells without a label (code -1) are left out."""
         n_labels = int(codes.max()) + 1 if len(codes) else 0
-        if self.tree is None or not len(query) or n_labels == 0:
+        if self.index is None or not len(query) or n_labels == 0:
             return np.zeros((len(query), n_labels), dtype=np.int64)
         member = codes[self.ids]
         member = np.where(member < 0, n_labels, member)
-        counts = si.count_within_by_label(self.tree, member, n_labels + 1, self._xy[query], r,
-                                          skip=self.pos[query])
+        counts = self.index.count_within_by_label(member, n_labels + 1, self._xy[query], r,
+                                                  skip=self.pos[query])
         return counts[:, :n_labels]
 
     def knn(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(distances, FOV-local ids) of the k nearest set cells; inf / -1 where none."""
-        if self.tree is None or not len(query):
+        if self.index is None or not len(query):
             return (np.full((len(query), k), np.inf), np.full((len(query), k), -1, np.int64))
-        dist, idx = si.knn(self.tree, self._xy[query], k, skip=self.pos[query])
+        dist, idx = self.index.knn(self._xy[query], k, skip=self.pos[query])
         return dist, np.where(idx >= 0, self.ids[np.maximum(idx, 0)], -1)
 
 

@@ -17,8 +17,8 @@ def as_points(xy, name: str = "xy") -> np.ndarray:
     arr = np.asarray(xy, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise ValueError(f"{name} must have shape (n, 2), got {arr.shape}")
-    bad = ~np.isfinite(arr).all(axis=1)
-    if bad.any():
+    if not np.isfinite(arr).all():  # the row-wise search below is 10x slower
+        bad = ~np.isfinite(arr).all(axis=1)
         rows = np.flatnonzero(bad)
         raise ValueError(
             f"{name} has {rows.size} non-finite row(s) (NaN or inf), first at index "

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_int, as_labels, as_option, as_points, as_radii, as_window
-from .spatial_index import KDTree, build_kdtree, knn
+from .spatial_index import KDTree, PointIndex, knn
 
 __all__ = [
     "CORRECTIONS",
@@ -119,8 +119,7 @@ def nearest_distance(query_xy, xy, k=1, *, skip=None, tree=None):
     -----
     See the module conventions: self-exclusion by index, ties to the smaller index.
     """
-    tree = _tree_for(xy, tree)
-    dist, _ = knn(tree, query_xy, k, skip=skip)
+    dist, _ = _knn_on(xy, tree, query_xy, k, skip)
     kth = dist[:, -1]
     return np.where(np.isfinite(kth), kth, np.nan)
 
@@ -158,9 +157,8 @@ def nearest_label(query_xy, xy, labels, *, skip=None, tree=None):
     Of several targets at the same smallest distance the one with the smaller index
     decides the label.
     """
-    tree = _tree_for(xy, tree)
-    codes, _ = as_labels(labels, len(tree.perm), "labels")
-    _, idx = knn(tree, query_xy, 1, skip=skip)
+    codes, _ = as_labels(labels, len(as_points(xy, "xy")), "labels")
+    _, idx = _knn_on(xy, tree, query_xy, 1, skip)
     idx = idx[:, 0]
     out = np.full(len(idx), -1, dtype=np.int64)
     out[idx >= 0] = codes[idx[idx >= 0]]
@@ -397,7 +395,7 @@ def _f_counts(xy, r, window, correction, grid):
         zero = np.zeros(len(r), dtype=np.int64)
         return zero, zero.copy(), theo
     test = _raster(window, grid)
-    empty, _ = knn(build_kdtree(xy), test, 1)
+    empty, _ = PointIndex(xy).knn(test, 1)
     return (*_empirical_counts(empty[:, 0], _border_distance(test, window), r, correction),
             theo)
 
@@ -444,15 +442,16 @@ def j_function(xy, r, window, *, correction="border", grid=DEFAULT_GRID):
 # --------------------------------------------------------------------------- helpers
 
 
-def _tree_for(xy, tree) -> KDTree:
+def _knn_on(xy, tree, query_xy, k, skip):
+    """kNN of ``query_xy`` among ``xy``, on ``tree`` when given (checked against ``xy``)."""
     xy = as_points(xy, "xy")
     if tree is None:
-        return build_kdtree(xy)
+        return PointIndex(xy).knn(query_xy, k, skip=skip)
     if not isinstance(tree, KDTree):
         raise TypeError(f"tree must be a KDTree from build_kdtree, got {type(tree).__name__}")
     if len(tree.perm) != len(xy) or not np.array_equal(tree.xy, xy[tree.perm]):
         raise ValueError("tree was not built on xy: pass the index built from these points")
-    return tree
+    return knn(tree, query_xy, k, skip=skip)
 
 
 def _pattern(xy, window):
@@ -469,7 +468,7 @@ def _pattern(xy, window):
 
 
 def _nnd(xy: np.ndarray) -> np.ndarray:
-    dist, _ = knn(build_kdtree(xy), xy, 1, skip=np.arange(len(xy), dtype=np.int64))
+    dist, _ = PointIndex(xy).knn(xy, 1, skip=np.arange(len(xy), dtype=np.int64))
     return dist[:, 0]
 
 

@@ -168,6 +168,10 @@ def _same_pair_totals(ours, ckd_totals, data):
 
 
 AGREE = {
+    ("bench_spatial_index", "nearest other cell, index build included",
+     "scipy cKDTree build + query(k=2, workers=-1)"): _same_knn,
+    ("bench_spatial_index", "counts by type within 30 µm, index build included",
+     "scipy cKDTree build + query_pairs + bincount"): _same_values,
     ("bench_spatial_index", "knn k=1 (nearest other cell)", "scipy cKDTree"): _same_knn,
     ("bench_spatial_index", "knn k=10", "scipy cKDTree"): _same_knn,
     ("bench_spatial_index", "count within 30 µm", "scipy cKDTree"): _same_counts_without_self,

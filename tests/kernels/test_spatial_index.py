@@ -11,6 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cytoql.kernels import (
+    _chunks,
+    _kdtree_build,
+    _kdtree_knn,
+    _kdtree_pairs,
+    _kdtree_radius,
+    _point_index,
+)
 from cytoql.kernels import spatial_index as si
 from cytoql.kernels.reference import spatial_index as ref
 from strategies import labelled_points, points, radii
@@ -358,9 +366,35 @@ def test_results_do_not_depend_on_thread_count():
 # --------------------------------------------------------------------------- docs
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(si, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 8 and result.failed == 0
+@pytest.mark.parametrize("module", [_kdtree_build, _kdtree_knn, _kdtree_radius,
+                                    _kdtree_pairs, _point_index])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 1 and result.failed == 0
+
+
+def test_slicing_the_queries_changes_no_result(monkeypatch):
+    """Slices of 16 queries (a zero time target) give what one slice gives."""
+    rng = np.random.default_rng(3)
+    xy = np.round(rng.uniform(0, 40, (1500, 2)) * 4) / 4
+    labels = rng.integers(0, 3, len(xy))
+    ids = np.arange(len(xy))
+
+    def run():
+        tree = si.build_kdtree(xy, 4)
+        return [*si.knn(tree, xy, 3, skip=ids),
+                *si.nearest_of_label(tree, labels, 1, xy, skip=ids),
+                *si.query_radius(tree, xy, 2.0, skip=ids),
+                si.count_within(tree, xy, 2.5, skip=ids),
+                si.count_within_by_label(tree, labels, 3, xy, 3.0, skip=ids),
+                si.cumulative_counts(tree, xy, [1.0, 2.5, 4.0], skip=ids),
+                si.label_pair_counts(tree, labels, 3, [1.0, 2.5, 4.0])]
+
+    whole = run()
+    monkeypatch.setattr(_chunks, "_TARGET_S", 0.0)
+    sliced = run()
+    for a, b in zip(whole, sliced):
+        np.testing.assert_array_equal(a, b)
 
 
 # --------------------------------------------------------------------------- bad input
