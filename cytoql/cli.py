@@ -17,6 +17,8 @@ from cytoql.errors import CytoQLError, InternalError
 __all__ = ["main"]
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: Ctrl-C, as shells report a process ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 
 class UsageError(Exception):
@@ -145,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         # the reader closed the pipe (`cytoql demo | head`): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except KeyboardInterrupt:
+        print("cytoql: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except UsageError as exc:
         print(f"cytoql: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

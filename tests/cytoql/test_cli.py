@@ -63,6 +63,18 @@ def test_console_script_is_installed(tmp_path):
     assert out.stdout.strip().startswith("cytoql ")
 
 
+def test_ctrl_c_exits_130_with_one_line(kidney_path, monkeypatch, capsys):
+    import cytoql
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cytoql, "query", interrupted)
+    monkeypatch.setattr("cytoql.api.query", interrupted)
+    assert main(["query", kidney_path, "count(cells)"]) == 130
+    assert capsys.readouterr().err == "cytoql: interrupted\n"
+
+
 def test_closed_pipe_stops_quietly(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "cytoql.cli", "demo"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
