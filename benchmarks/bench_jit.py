@@ -102,6 +102,7 @@ from scipy.spatial import cKDTree
 g = csr_matrix(cKDTree(xy).sparse_distance_matrix(cKDTree(xy), 20.0))
 m.label_edge_counts(g.indptr, g.indices, lab, 3)
 m.nhood_enrichment(g.indptr, g.indices, lab, 3, n_perms=9, rng=rng)
+m.permuted_edge_counts(g.indptr, g.indices, lab, 3, n_perms=9, rng=rng)
 m.co_occurrence(xy, lab, 3, r)
 """,
 }

@@ -62,7 +62,7 @@ def _graph_csr(op: NhoodEnrichment, xy: np.ndarray):
 
 
 def _enrichment_partial(op: NhoodEnrichment, ev, group):
-    from cytoql.kernels.neighbourhood import label_edge_counts
+    from cytoql.kernels.neighbourhood import label_edge_counts, permuted_edge_counts
 
     n_labels = len(ev.categories(op.column))
     ids = ev.ids(op.cells)
@@ -76,9 +76,8 @@ def _enrichment_partial(op: NhoodEnrichment, ev, group):
     out[0] = label_edge_counts(indptr, indices, codes, n_labels)
     # permutation k relabels the cells of this FOV only; the pooled null adds the k-th
     # permuted counts of every FOV, which is squidpy's permutation within library_key
-    rng = ev.rng(op)
-    for k in range(op.nperm):
-        out[k + 1] = label_edge_counts(indptr, indices, rng.permutation(codes), n_labels)
+    out[1:] = permuted_edge_counts(indptr, indices, codes, n_labels, n_perms=op.nperm,
+                                   rng=ev.rng(op))
     return out.ravel()
 
 
@@ -139,8 +138,11 @@ register(Builtin(
         "pooled over FOVs: the observed counts and the k-th permuted counts of every FOV "
         "are summed, then z is computed — exactly squidpy with `library_key` = FOV on "
         "the graph of all FOVs (never a mean of per-FOV z-scores)",
-        "permutations are seeded per (seed, sample, FOV, call); squidpy's stream "
+        "permutations are seeded per (seed, sample, FOV, call), one stream per "
+        "permutation: the same z on any number of threads or workers; squidpy's stream "
         "differs, so z agrees with it within Monte-Carlo error",
+        "memory: the nperm + 1 count tables of each FOV, 8 (nperm + 1) L² bytes for L "
+        "cell types (80 MB at nperm = 1000, L = 100)",
     ),
     examples=("nhood_enrichment(cells, nperm = 200)",),
     combine=ADDITIVE, build=_enrichment,

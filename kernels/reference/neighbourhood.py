@@ -11,7 +11,7 @@ import numpy as np
 
 from ._streams import Stream, seeds
 
-__all__ = ["co_occurrence", "label_edge_counts", "nhood_enrichment"]
+__all__ = ["co_occurrence", "label_edge_counts", "nhood_enrichment", "permuted_edge_counts"]
 
 
 def label_edge_counts(indptr, indices, labels, n_labels):
@@ -23,10 +23,9 @@ def label_edge_counts(indptr, indices, labels, n_labels):
     return out
 
 
-def nhood_enrichment(indptr, indices, labels, n_labels, *, n_perms=1000, rng, groups=None):
-    """Permutation z-scores of the label edge counts (squidpy's definition)."""
+def permuted_edge_counts(indptr, indices, labels, n_labels, *, n_perms, rng, groups=None):
+    """The label edge counts after each permutation, from the kernel's documented streams."""
     labels = np.asarray(labels, dtype=np.int64)
-    counts = label_edge_counts(indptr, indices, labels, n_labels)
     groups = np.zeros(len(labels), np.int64) if groups is None else np.asarray(groups)
     perms = np.empty((n_perms, n_labels, n_labels), dtype=np.int64)
     for k, seed in enumerate(seeds(rng, n_perms)):
@@ -37,6 +36,14 @@ def nhood_enrichment(indptr, indices, labels, n_labels, *, n_perms=1000, rng, gr
             stream.shuffle(values)
             shuffled[groups == g] = values
         perms[k] = label_edge_counts(indptr, indices, shuffled, n_labels)
+    return perms
+
+
+def nhood_enrichment(indptr, indices, labels, n_labels, *, n_perms=1000, rng, groups=None):
+    """Permutation z-scores of the label edge counts (squidpy's definition)."""
+    perms = permuted_edge_counts(indptr, indices, labels, n_labels, n_perms=n_perms, rng=rng,
+                                 groups=groups)
+    counts = label_edge_counts(indptr, indices, np.asarray(labels, dtype=np.int64), n_labels)
     mean = perms.mean(axis=0)
     std = perms.std(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -227,6 +227,14 @@ DIFFERENT = {
         "uncorrected L, its own random stream",
     ("bench_neighbourhood", "nhood enrichment, 6-NN graph, 100 permutations",
      "squidpy gr.nhood_enrichment"): "the 1000-permutation case checks the same code",
+    ("bench_neighbourhood",
+     "nhood enrichment through cytoql.query, 6-NN graph built, 1000 permutations",
+     "squidpy spatial_neighbors_knn + nhood_enrichment"):
+        "each builds its own 6-NN graph; the prebuilt-graph case checks the counts",
+    ("bench_autocorrelation",
+     "Moran's I through cytoql.query, 6-NN weights built, analytic p-values",
+     "squidpy spatial_neighbors_knn + spatial_autocorr"):
+        "one-sided kNN weights against squidpy's own graph; the weights-given cases agree",
 }
 
 

@@ -28,11 +28,15 @@ def _symmetric(pairs):
 
 
 @st.composite
-def graphs(draw, max_cells=25, n_labels=3):
-    """(indptr, indices, labels, groups) of a random directed graph with repeats."""
+def graphs(draw, max_cells=25, n_labels=3, symmetric=None):
+    """(indptr, indices, labels, groups) of a random directed graph with repeats and
+    self-loops; ``symmetric`` (drawn if None): every entry listed both ways."""
     n = draw(st.integers(1, max_cells))
     cell = st.integers(0, n - 1)
     pairs = draw(st.lists(st.tuples(cell, cell), max_size=4 * n))
+    if symmetric if symmetric is not None else draw(st.booleans()):
+        pairs = _symmetric(pairs)
+        pairs = draw(st.permutations(pairs)) if pairs else pairs  # rows in any order
     labels = np.array(draw(st.lists(st.integers(0, n_labels - 1), min_size=n, max_size=n)))
     groups = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
     return (*_csr(n, pairs), labels, groups)
@@ -98,6 +102,38 @@ def test_nhood_enrichment_matches_reference(graph, seed, use_groups):
     np.testing.assert_array_equal(got.zscore, want[0])
 
 
+@given(graph=graphs(), seed=st.integers(0, 2**16), use_groups=st.booleans())
+def test_permuted_edge_counts_match_reference(graph, seed, use_groups):
+    # each permuted table against label_edge_counts of the labels the reference's
+    # streams permute, symmetric graphs (half counted) and others alike
+    indptr, indices, labels, groups = graph
+    groups = groups if use_groups else None
+    got = nh.permuted_edge_counts(indptr, indices, labels, 3, n_perms=7,
+                                  rng=np.random.default_rng(seed), groups=groups)
+    want = ref.permuted_edge_counts(indptr, indices, labels, 3, n_perms=7,
+                                    rng=np.random.default_rng(seed), groups=groups)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want)
+    # a permutation keeps the number of entries
+    np.testing.assert_array_equal(got.sum(axis=(1, 2)), len(indices))
+
+
+@given(graph=graphs(symmetric=True))
+def test_symmetric_graphs_are_counted_by_their_half(graph):
+    indptr, indices, _, _ = graph
+    pairs, loops, symmetric = nh._edge_pairs(indptr, indices)
+    assert symmetric
+    assert len(pairs) * 2 + len(loops) == len(indices)
+
+
+def test_a_one_sided_entry_is_counted_as_given():
+    # (0, 1) twice and (1, 0) once: not symmetric, so no half may be mirrored
+    indptr, indices = _csr(2, [(0, 1), (0, 1), (1, 0)])
+    got = nh.permuted_edge_counts(indptr, indices, [0, 1], 2, n_perms=50,
+                                  rng=np.random.default_rng(0))
+    assert {tuple(t.ravel()) for t in got} == {(0, 2, 1, 0), (0, 1, 2, 0)}
+
+
 def test_nhood_enrichment_is_the_same_on_any_thread_count():
     numba = pytest.importorskip("numba")
     rng = np.random.default_rng(3)
@@ -119,6 +155,35 @@ def test_nhood_enrichment_is_the_same_on_any_thread_count():
         numba.set_num_threads(before)
     for one, many in zip(*results):
         np.testing.assert_array_equal(many.zscore, one.zscore)
+
+
+def test_permuted_edge_counts_are_the_same_under_numba_num_threads_1_and_2():
+    # fresh interpreters: the thread count fixed at start-up, as a user would set it
+    script = (
+        "import numpy as np\n"
+        "from cytoql.kernels import neighbourhood as nh\n"
+        "rng = np.random.default_rng(5)\n"
+        "pairs = rng.integers(0, 500, size=(3000, 2))\n"
+        "pairs = np.vstack([pairs, pairs[:, ::-1]])\n"
+        "pairs = pairs[np.argsort(pairs[:, 0], kind='stable')]\n"
+        "indptr = np.searchsorted(pairs[:, 0], np.arange(501))\n"
+        "labels = rng.integers(0, 5, size=500)\n"
+        "out = [nh.permuted_edge_counts(indptr, pairs[:, 1], labels, 5, n_perms=37,\n"
+        "       rng=np.random.default_rng(2), groups=g) for g in (None, labels % 2)]\n"
+        "print(hashlib.sha256(np.stack(out).tobytes()).hexdigest())\n")
+    digests = [_run_with_threads("import hashlib\n" + script, threads) for threads in (1, 2)]
+    assert digests[0] == digests[1]
+
+
+def _run_with_threads(script, threads):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_NUM_THREADS": str(threads)}
+    out = subprocess.run([sys.executable, "-P", "-c", script], capture_output=True,
+                         text=True, env=env, check=True)
+    return out.stdout.strip().splitlines()[-1]
 
 
 @given(data=labelled_points(max_size=50), steps=st.lists(st.integers(1, 24), min_size=1,
