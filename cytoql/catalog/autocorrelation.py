@@ -17,10 +17,11 @@ import numpy as np
 
 from cytoql.catalog.kinds import CELLS, INTEGER, LENGTH_KIND, VALUES, Option
 from cytoql.catalog.spec import (NOT_POOLED, PER_CELL, BuildError, Builtin, Param, aggregate,
-                                 evaluator, register)
+                                 cost, evaluator, register)
 from cytoql.plan import Op
 from cytoql.types import PerCellT, ScalarT
 from cytoql.units import DIMENSIONLESS
+from cytoql.work import Cost
 
 __all__ = ["LocalAutocorrelation", "TileAutocorrelation", "ValueAutocorrelation"]
 
@@ -173,6 +174,23 @@ def _finish(op, partial) -> float:
 
 aggregate(TileAutocorrelation, partial=_tile_partial, finish=_finish, combine=NOT_POOLED)
 aggregate(ValueAutocorrelation, partial=_value_partial, finish=_finish, combine=NOT_POOLED)
+
+
+def _weights_cost(op, w, permutations: int):
+    """The weights' edges (kNN or distance band), visited once per permutation."""
+    edges = op.k * w.size(op.domain) if op.weights == "knn" else w.pairs(
+        op.domain, op.domain, op.radius)
+    return Cost(permutations * edges, 8 * w.n + 24 * edges)
+
+
+@cost(ValueAutocorrelation)
+def _value_cost(op: ValueAutocorrelation, w):
+    return _weights_cost(op, w, 1 + (op.nperm if op.test == "permutation" else 0))
+
+
+@cost(LocalAutocorrelation)
+def _local_cost(op: LocalAutocorrelation, w):
+    return _weights_cost(op, w, 1)
 
 
 @evaluator(LocalAutocorrelation)

@@ -16,11 +16,12 @@ import numpy as np
 
 from cytoql.catalog.kinds import CELLS, CURVE, INTEGER, LENGTH_KIND, LENGTHS, Option
 from cytoql.catalog.spec import (ADDITIVE, RATIO_OF_SUMS, BuildError, Builtin, Param,
-                                 aggregate, evaluator, register)
+                                 aggregate, cost, evaluator, register)
 from cytoql.plan import Op
 from cytoql.types import CurveT, RangeT, ScalarT, TableT
 from cytoql.units import DIMENSIONLESS, LENGTH
 from cytoql.values import Curve
+from cytoql.work import Cost
 
 __all__ = ["CoOccurrence", "CurveSummary", "MixingScore", "NhoodEnrichment"]
 
@@ -93,6 +94,17 @@ def _enrichment_finish(op: NhoodEnrichment, partial):
 
 aggregate(NhoodEnrichment, partial=_enrichment_partial, finish=_enrichment_finish,
           combine=ADDITIVE)
+
+
+@cost(NhoodEnrichment)
+def _enrichment_cost(op: NhoodEnrichment, w):
+    """The graph's edges, counted for the data and once per permutation; the permuted
+    count matrices are held until the FOVs pool."""
+    n = w.size(op.cells)
+    edges = {"delaunay": 3 * n, "knn": op.k * n}.get(op.graph) or w.pairs(
+        op.cells, op.cells, op.radius)
+    labels = w.labels(op.column)
+    return Cost((op.nperm + 1) * edges, 8 * w.n + 16 * edges + 8 * (op.nperm + 1) * labels ** 2)
 
 
 def _enrichment(args, ctx):
@@ -205,6 +217,11 @@ aggregate(CoOccurrence, partial=_cooccurrence_partial, finish=_cooccurrence_fini
           combine=RATIO_OF_SUMS)
 
 
+@cost(CoOccurrence)
+def _cooccurrence_cost(op: CoOccurrence, w):
+    return Cost(w.pairs(op.among, op.among, max(op.edges)), 8 * w.n)
+
+
 def _cooccurrence(args, ctx):
     edges = args["r"].value
     if not isinstance(args["r"].type, RangeT) or len(edges) < 2:
@@ -282,6 +299,12 @@ def _mixing_finish(op: MixingScore, partial):
 
 aggregate(MixingScore, partial=_mixing_partial, finish=_mixing_finish,
           combine=RATIO_OF_SUMS)
+
+
+@cost(MixingScore)
+def _mixing_cost(op: MixingScore, w):
+    return Cost(w.pairs(op.cells, op.others, op.radius) + w.pairs(op.cells, op.cells, op.radius),
+                8 * w.n)
 
 
 def _mixing(normalised):

@@ -185,7 +185,7 @@ def test_a_memory_error_in_a_kernel_is_an_evaluation_error_with_advice(small, mo
     def exhausted(*args, **kwargs):
         raise MemoryError("Unable to allocate 298. GiB for an array")
 
-    monkeypatch.setattr(spatial_index, "knn", exhausted)
+    monkeypatch.setattr(spatial_index.PointIndex, "knn", exhausted)
     text = "mean(distance(cells -> nearest cells))"
     with pytest.raises(EvaluationError) as info:
         run(small, text)
@@ -228,7 +228,7 @@ def test_the_cli_reports_a_memory_error_as_a_data_error_not_a_bug(tmp_path, smal
 
     path = tmp_path / "small.h5ad"
     small.write_h5ad(path)
-    monkeypatch.setattr(spatial_index, "knn", exhausted)
+    monkeypatch.setattr(spatial_index.PointIndex, "knn", exhausted)
     assert main(["query", str(path), "mean(distance(cells -> nearest cells))"]) == 1
     assert "E0603" in capsys.readouterr().err
 
@@ -247,3 +247,17 @@ def test_costs_are_declared_for_operations_that_run():
     assert COSTS and set(COSTS) <= set(EVALUATORS) | set(AGGREGATES)
     for op_class, fn in COSTS.items():
         assert fn.__module__ == op_class.__module__, (op_class, fn.__module__)
+
+
+@pytest.mark.parametrize("text, code", [
+    # 200,000 cells, a radius graph of every pair: 4e10 edges × 1001 counts
+    ("nhood_enrichment(cells, graph = radius, radius = 1e6 um)", "E0602"),
+    ("co_occurrence(cells where type == \"a\", cells where type == \"b\", "
+     "r = 0 um .. 1e6 um by 1e5 um)", "E0601"),
+    ("mixing_score(cells, cells where type == \"b\", r = 1e6 um)", "E0601"),
+    ("morans_i(count(cells within 10 um), weights = distance, radius = 1e6 um)", "E0602"),
+])
+def test_interaction_and_autocorrelation_statistics_declare_their_cost(large, text, code):
+    with pytest.raises(EvaluationError) as info:
+        run(large, text)
+    assert info.value.diagnostics[0].code == code

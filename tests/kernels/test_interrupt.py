@@ -18,7 +18,7 @@ text = "mean(shannon(cells within 100000 um))"
 cytoql.query(synthetic(500, seed=0, fov_size=(300.0, 300.0)), text)
 big = synthetic(200_000, seed=0, fov_size=(1000.0, 1000.0))
 print("ready", flush=True)
-cytoql.query(big, text)
+cytoql.query(big, text, max_work=None)  # past the work guard on purpose
 print("finished", flush=True)
 """
 
