@@ -167,7 +167,27 @@ def _same_pair_totals(ours, ckd_totals, data):
     assert np.array_equal(ours.sum(axis=0), ckd_totals - data["ckd"].n)  # (i, i) pairs
 
 
+def _same_curve(pooled, kernel_result, data):
+    # the query pools K as pair sums over intensity, then takes the root: last-bit changes
+    assert np.allclose(pooled["value"].to_numpy(), kernel_result[0], rtol=1e-12, atol=0)
+
+
+def _same_number(ours, theirs, data):
+    assert ours == theirs
+
+
+_QUERY_PATH = "bench_query_path"
+_NND = "mean NND A -> nearest B through cytoql.query"
+_NEAR = "fraction of A with a B within 30 µm through cytoql.query"
+
 AGREE = {
+    (_QUERY_PATH, "L through cytoql.query, 51 radii to 250 µm, translation",
+     "CytoQL bare kernel"): _same_curve,
+    (_QUERY_PATH, _NND, "CytoQL bare kernel"): _same_number,
+    (_QUERY_PATH, _NND, "masks + cKDTree(B).query(A, workers=-1)"): _same_number,
+    (_QUERY_PATH, _NEAR, "CytoQL bare kernel"): _same_number,
+    (_QUERY_PATH, _NEAR, "masks + cKDTree(B).query_ball_point(A, 30, return_length=True)"):
+        _same_number,
     ("bench_spatial_index", "nearest other cell, index build included",
      "scipy cKDTree build + query(k=2, workers=-1)"): _same_knn,
     ("bench_spatial_index", "counts by type within 30 µm, index build included",
