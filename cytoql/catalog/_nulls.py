@@ -27,14 +27,17 @@ NULL = Option("none", "csr", "labels", "shift",
                        "toroidal": "shift", "torus": "shift"})
 TEST = Option("mad", "dclf", aliases={"max": "mad", "maximum": "mad"})
 
+_SIMULATED = ("csr", "labels", "shift")
+
 NULL_PARAMS = (
     Param("null", NULL, "null model of the envelope: `csr` (uniform points in the window), "
           "`labels` (random relabelling, positions fixed) or `shift` (toroidal shift of B; "
           "cross-type only); `none` for no simulations", default="none"),
     Param("nsim", INTEGER, "number of simulations of the null model", default=99,
-          minimum=2, maximum=9999),
+          minimum=2, maximum=9999, used_when=("null", _SIMULATED)),
     Param("test", TEST, "global test over r: maximum absolute deviation (`mad`) or the "
-          "DCLF sum of squared deviations (`dclf`)", default="mad"),
+          "DCLF sum of squared deviations (`dclf`)", default="mad",
+          used_when=("null", _SIMULATED)),
 )
 
 CONVENTIONS = (

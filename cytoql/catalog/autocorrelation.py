@@ -306,7 +306,8 @@ _TEST = Param("test", TEST, "null of z and p: `randomisation` (values permuted, 
 _REPORT = Param("report", REPORT, "the number returned: the `statistic` (I or C), its `z`-"
                 "score or its two-sided `p`-value under `test`", default="statistic")
 _NPERM = Param("nperm", INTEGER, "number of permutations of `test = permutation`",
-               default=999, minimum=1, maximum=99_999)
+               default=999, minimum=1, maximum=99_999,
+               used_when=("test", ("permutation",)))
 _VALUES = Param("values", VALUES, "per-cell numbers, for the cells in context")
 _OVER = Param("over", CELLS, "the cells whose values are used: the context of values written "
               "without an explicit cell set, e.g. `morans_i(expr(\"B2M\"), over = A)`",

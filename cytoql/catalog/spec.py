@@ -100,7 +100,9 @@ class Param:
     ``default`` is a literal value, ``REQUIRED``, ``"context"`` for a cell set that
     defaults to the cells in context (the filtered set inside ``where``, else all
     cells), or ``"cells"`` for all cells. ``minimum`` is a lower bound (exclusive when
-    ``strict``), ``maximum`` an upper one.
+    ``strict``), ``maximum`` an upper one. ``used_when = (other, values)``: the parameter
+    only matters when parameter ``other`` is one of ``values`` (``nsim`` with a null
+    model); otherwise its default is not reported among the query's defaults.
     """
 
     name: str
@@ -110,6 +112,7 @@ class Param:
     minimum: float | None = None
     strict: bool = False
     maximum: float | None = None
+    used_when: tuple[str, tuple] | None = None
 
     def __post_init__(self):
         if not isinstance(self.kind, Kind):

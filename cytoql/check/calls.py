@@ -132,7 +132,7 @@ class Calls(CheckerBase):
                 ok = False
             else:
                 given[key] = (kw.value, None)
-        args = {}
+        args, unused = {}, []
         for param in sorted(params, key=lambda q: q.name != "over"):
             if param.name not in given:
                 if param.default is REQUIRED:
@@ -148,8 +148,7 @@ class Calls(CheckerBase):
                     args[param.name] = Arg(None, None, None, None)
                 else:
                     args[param.name] = Arg(None, ScalarT(bare=True), None, param.default)
-                    self.defaults.append(f"{entry.name}: {param.name} = "
-                                         f"{param.kind.show_default(param.default)}")
+                    unused.append(param)
                 continue
             arg_node, checked = given[param.name]
             arg = self.argument(entry, param, arg_node, ctx, checked)
@@ -157,6 +156,11 @@ class Calls(CheckerBase):
                 ok = False
             else:
                 args[param.name] = arg
+        for param in unused:
+            other = args.get(param.used_when[0]) if param.used_when else None
+            if other is None or other.value in param.used_when[1]:
+                self.defaults.append(f"{entry.name}: {param.name} = "
+                                     f"{param.kind.show_default(param.default)}")
         return args if ok else None
 
     def argument(self, entry, param, node, ctx, checked) -> Arg | None:
