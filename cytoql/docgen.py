@@ -27,7 +27,7 @@ def reference_page() -> str:
                "translation`) or as a string")
     out.append("\nPer-FOV results combine by the rule of each signature: *additive* "
                "(summed), *ratio of sums* (numerators and denominators summed, then "
-               "divided), *gather* (per-cell values gathered, then summarised) or *per cell* "
+               "divided), *gather* (per-cell or per-tile values gathered, then summarised) or *per cell* "
                "(values concatenate).\n")
     category = None
     for b in builtins():

@@ -55,8 +55,8 @@ ADDITIVE = Combine("additive", "per-FOV results are summed")
 RATIO_OF_SUMS = Combine(
     "ratio of sums", "numerators and denominators are summed over FOVs, then divided "
     "(never a mean of per-FOV ratios)")
-GATHER = Combine("gather", "the per-cell values of all FOVs are gathered, then summarised "
-                 "(exact for medians and quantiles)", how="concatenate")
+GATHER = Combine("gather", "the per-cell (or per-tile) values of all FOVs are gathered, "
+                 "then summarised (exact for medians and quantiles)", how="concatenate")
 PER_CELL = Combine("per cell", "one value per cell; FOVs concatenate (cells in different "
                    "FOVs are never neighbours)", how="concatenate")
 ELEMENTWISE = Combine("elementwise", "applied to each per-cell value, and to per-FOV "
