@@ -105,3 +105,11 @@ def test_a_bare_number_compared_with_a_quantity_gets_the_report_unit(text, fix):
     assert diag.code == "E0303" and diag.suggestions[0].replacement == fix
     fixed = text[:diag.suggestions[0].span.start] + fix + text[diag.suggestions[0].span.end:]
     compile(fixed, SCHEMA)
+
+
+def test_compile_against_an_anndata_says_to_pass_its_schema():
+    from cytoql.datasets import cosmx_kidney
+
+    with pytest.raises(TypeError, match=r"checks against a Schema, got AnnData: pass "
+                                        r"cytoql.schema_of\(adata\)"):
+        compile("count(cells)", cosmx_kidney())
