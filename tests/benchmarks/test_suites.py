@@ -172,6 +172,13 @@ def _same_curve(pooled, kernel_result, data):
     assert np.allclose(pooled["value"].to_numpy(), kernel_result[0], rtol=1e-12, atol=0)
 
 
+def _same_envelope(ours, scipy_result, data):
+    observed, lo, hi = scipy_result  # same draws; sums in another order
+    assert np.allclose(ours.lo, lo, rtol=1e-12, atol=0)
+    assert np.allclose(ours.hi, hi, rtol=1e-12, atol=0)
+    assert ours.p_value is not None and np.isfinite(observed).all()
+
+
 def _same_number(ours, theirs, data):
     assert ours == theirs
 
@@ -188,6 +195,9 @@ AGREE = {
     (_QUERY_PATH, _NEAR, "CytoQL bare kernel"): _same_number,
     (_QUERY_PATH, _NEAR, "masks + cKDTree(B).query_ball_point(A, 30, return_length=True)"):
         _same_number,
+    ("bench_envelopes", "L envelope, 100 CSR simulations, 51 radii, translation, against a "
+     "scipy loop", "scipy loop: query_pairs + translation weights + histogram, 100 "
+     "simulations"): _same_envelope,
     ("bench_spatial_index", "nearest other cell, index build included",
      "scipy cKDTree build + query(k=2, workers=-1)"): _same_knn,
     ("bench_spatial_index", "counts by type within 30 µm, index build included",
@@ -245,6 +255,10 @@ DIFFERENT = {
     ("bench_envelopes", "L envelope, 100 CSR simulations, 50 radii, translation",
      "pointpats l_test, 100 simulations (no correction)"):
         "uncorrected L, its own random stream",
+    ("bench_envelopes", "L envelope, 99 CSR simulations, 51 radii, through cytoql.query",
+     "scipy loop: query_pairs + translation weights + histogram, 100 simulations"):
+        "the query draws its own stream per (seed, sample, FOV, feature), 99 simulations; "
+        "the kernel case checks the same envelope against the loop",
     ("bench_neighbourhood", "nhood enrichment, 6-NN graph, 100 permutations",
      "squidpy gr.nhood_enrichment"): "the 1000-permutation case checks the same code",
     ("bench_neighbourhood",
