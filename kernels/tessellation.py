@@ -11,9 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._graph_delaunay import _delaunay_core
+from ._graph_edges import _adjacency
 from ._jit import jit, jit_parallel, prange
 from ._validate import as_points, as_window
-from .graphs import _adjacency, _delaunay_core
 
 __all__ = ["VoronoiCells", "convex_hull", "polygon_area", "voronoi_cells"]
 
