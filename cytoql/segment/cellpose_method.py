@@ -10,57 +10,14 @@ the weights.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from cytoql.errors import DataError
+from cytoql.segment.params import CellposeParams
 
-__all__ = ["CellposeParams", "CellposeSegmenter", "find_weights"]
-
-
-@dataclass(frozen=True)
-class CellposeParams:
-    """Parameters of the cellpose method.
-
-    Attributes
-    ----------
-    model_path : str, optional
-        A weights file (e.g. a fine-tuned model). Takes precedence over ``model``.
-    model : str, default "cpsam"
-        Name of a model in cellpose's cache directory, used when ``model_path`` is None.
-    diameter : float, optional
-        Typical cell diameter in pixels; None lets cellpose use its default scale.
-    flow_threshold : float, default 0.4
-        Maximum flow error of a mask (cellpose's ``flow_threshold``).
-    cellprob_threshold : float, default 0.0
-        Minimum cell probability logit of a pixel (cellpose's ``cellprob_threshold``).
-    min_size : int, default 15
-        Masks with fewer pixels are removed by cellpose.
-    gpu : bool, default False
-        Run on a GPU when torch sees one.
-    """
-
-    model_path: str | None = None
-    model: str = "cpsam"
-    diameter: float | None = None
-    flow_threshold: float = 0.4
-    cellprob_threshold: float = 0.0
-    min_size: int = 15
-    gpu: bool = False
-
-    def __post_init__(self):
-        if self.diameter is not None and not self.diameter > 0:
-            raise ValueError(f"diameter must be > 0 pixels, got {self.diameter!r}")
-
-    @property
-    def context_px(self) -> int:
-        """Pixels of context a tile needs around an object (about one diameter)."""
-        return int(np.ceil(self.diameter)) if self.diameter else 30
-
-    def as_dict(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+__all__ = ["CellposeSegmenter", "find_weights"]
 
 
 def _cache_dir() -> Path:

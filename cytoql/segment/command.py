@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from cytoql.interop import keys
-from cytoql.segment.pipeline import METHODS
+from cytoql.segment.params import METHODS
 
 __all__ = ["add_segment_parser", "run_image_demo", "run_segment"]
 

@@ -8,16 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from cytoql.segment.cellpose_method import CellposeParams, CellposeSegmenter
+from cytoql.segment.cellpose_method import CellposeSegmenter
 from cytoql.segment.io import MultiplexImage, image_from_array, read_image, select_channel
 from cytoql.segment.measure import labels_to_anndata
-from cytoql.segment.skimage_method import SkimageParams, otsu_threshold, segment_tile
+from cytoql.segment.params import METHODS
+from cytoql.segment.skimage_method import otsu_threshold, segment_tile
 
 __all__ = ["METHODS", "segment", "segment_labels", "tile_grid"]
-
-#: Segmentation method name → its parameter class.
-METHODS = {"skimage": SkimageParams, "cellpose": CellposeParams}
-
 
 def _method_params(method: str, options: Mapping | None):
     if method not in METHODS:

@@ -12,96 +12,23 @@ membrane channel when there is one.
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from cytoql.errors import DataError
+from cytoql.segment.params import TRUNCATE, SkimageParams
 
-__all__ = ["SkimageParams", "otsu_threshold", "segment_tile"]
+__all__ = ["otsu_threshold", "segment_tile"]
 
 _OTSU_BINS = 256
-_TRUNCATE = 4.0  # Gaussian kernel radius in sigmas (scikit-image's default)
-
-
-@dataclass(frozen=True)
-class SkimageParams:
-    """Parameters of the scikit-image method (all lengths in pixels).
-
-    Attributes
-    ----------
-    sigma : float, default 1.0
-        Standard deviation of the Gaussian smoothing of the nuclear channel; 0 disables
-        it. Larger values suppress noise but merge close nuclei.
-    threshold : {"otsu", "local"}, default "otsu"
-        ``"otsu"``: one threshold for the whole image, from the histogram of the
-        smoothed channel. ``"local"``: a pixel is foreground when it exceeds the
-        Gaussian-weighted mean of its ``block_size`` neighbourhood minus ``offset``
-        (for uneven illumination).
-    block_size : int, default 51
-        Odd side of the neighbourhood of the local threshold; should exceed a nucleus.
-    offset : float, default 0.0
-        Subtracted from the local mean (intensity units of the channel).
-    min_distance : int, default 5
-        Minimum distance between two watershed seeds; about the radius of the smallest
-        nucleus. Smaller values split elongated nuclei, larger ones merge touching ones.
-    min_size : int, default 20
-        Objects (and foreground specks) with fewer pixels are removed.
-    h : float, default 1.0
-        Minimum depth (pixels) of a distance-map maximum, relative to the saddle that
-        joins it to a higher one, for it to seed its own object (``h_maxima``): a neck
-        between touching nuclei is deep, the ridge of an elongated nucleus is not.
-    expand_px : float, default 0.0
-        Grow each nucleus by up to this many pixels into a cell body without overlap
-        (``skimage.segmentation.expand_labels``); with a membrane channel the growth
-        follows a watershed on the smoothed membrane intensity inside that distance.
-    """
-
-    sigma: float = 1.0
-    threshold: str = "otsu"
-    block_size: int = 51
-    offset: float = 0.0
-    min_distance: int = 5
-    min_size: int = 20
-    h: float = 1.0
-    expand_px: float = 0.0
-
-    def __post_init__(self):
-        if self.threshold not in ("otsu", "local"):
-            raise ValueError(f"threshold must be 'otsu' or 'local', got {self.threshold!r}")
-        if not self.sigma >= 0:
-            raise ValueError(f"sigma must be >= 0, got {self.sigma!r}")
-        if not (isinstance(self.block_size, int) and self.block_size >= 3
-                and self.block_size % 2 == 1):
-            raise ValueError(f"block_size must be an odd integer >= 3, got {self.block_size!r}")
-        if not (isinstance(self.min_distance, int) and self.min_distance >= 1):
-            raise ValueError(f"min_distance must be an integer >= 1, got {self.min_distance!r}")
-        if not (isinstance(self.min_size, int) and self.min_size >= 0):
-            raise ValueError(f"min_size must be an integer >= 0, got {self.min_size!r}")
-        if not self.h >= 0:
-            raise ValueError(f"h must be >= 0, got {self.h!r}")
-        if not self.expand_px >= 0:
-            raise ValueError(f"expand_px must be >= 0, got {self.expand_px!r}")
-
-    @property
-    def context_px(self) -> int:
-        """Pixels of image a tile needs around an object for the same result as untiled."""
-        context = math.ceil(_TRUNCATE * self.sigma) + math.ceil(self.expand_px)
-        if self.threshold == "local":
-            context += self.block_size // 2
-        return context
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def _smooth(channel: np.ndarray, sigma: float) -> np.ndarray:
     data = np.asarray(channel, dtype=np.float64)
     if sigma == 0:
         return data
-    return ndi.gaussian_filter(data, sigma, mode="nearest", truncate=_TRUNCATE)
+    return ndi.gaussian_filter(data, sigma, mode="nearest", truncate=TRUNCATE)
 
 
 def _watershed_by_component(elevation: np.ndarray, markers: np.ndarray,
