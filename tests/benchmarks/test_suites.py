@@ -192,6 +192,8 @@ AGREE = {
      "CytoQL bare kernel"): _same_curve,
     (_QUERY_PATH, _NND, "CytoQL bare kernel"): _same_number,
     (_QUERY_PATH, _NND, "masks + cKDTree(B).query(A, workers=-1)"): _same_number,
+    (_QUERY_PATH, _NND + ", outlines attached", "the same query, outlines deleted"):
+        _same_number,
     (_QUERY_PATH, _NEAR, "CytoQL bare kernel"): _same_number,
     (_QUERY_PATH, _NEAR, "masks + cKDTree(B).query_ball_point(A, 30, return_length=True)"):
         _same_number,
