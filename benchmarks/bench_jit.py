@@ -1,4 +1,5 @@
-"""Start-up cost: import a kernel module and make the first call of each of its kernels.
+"""Start-up cost: import a kernel module and make the first call of each of its kernels;
+and the whole command line, ``cytoql query`` and ``cytoql demo``, in a fresh process.
 
 The harness' untimed warm-up call would hide this cost, so each measurement here runs a
 fresh interpreter (``python -c``) that imports ``cytoql.kernels.<module>`` and calls
@@ -119,8 +120,39 @@ def _first_calls(module):
     return run
 
 
+def _kidney_path() -> str:
+    """The bundled kidney file that ``cytoql demo`` reads."""
+    from importlib import resources
+
+    return str(resources.files("cytoql.datasets") / "data" / "cosmx_kidney.h5ad")
+
+
+CLI_QUERY = ('mean(distance(cells where type == "PCT" -> nearest cells where type == '
+             '"Podocyte"))')
+READ_ONLY = "python: import anndata, read the .h5ad (the floor)"
+
+
+def _cli(*args):
+    def run(_):
+        code = f"from cytoql.cli import main; raise SystemExit(main({list(args)!r}))"
+        subprocess.run([sys.executable, "-c", code], check=True, cwd=tempfile.gettempdir(),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return run
+
+
+def _read_only(_):
+    code = f"import anndata; anndata.read_h5ad({_kidney_path()!r})"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tempfile.gettempdir())
+
+
 CASES = [
     Case(f"import {module} + first call of each kernel (warm cache)", lambda p: None,
          _first_calls(module), sizes=(10_000,), target="< 2 s")
     for module in CALLS
+] + [
+    Case("`cytoql query` on the kidney data, fresh process (warm cache)", lambda p: None,
+         lambda d: _cli("query", _kidney_path(), CLI_QUERY)(d), {READ_ONLY: _read_only},
+         sizes=(10_000,), target="< 2 s"),
+    Case("`cytoql demo`, fresh process (warm cache)", lambda p: None,
+         lambda d: _cli("demo")(d), sizes=(10_000,), target="as short as it can be"),
 ]
