@@ -105,12 +105,14 @@ def _landlock(scratch, report):
 _ARCH_X86_64 = 0xC000003E
 _ALLOW, _KILL = 0x7FFF0000, 0x80000000
 _ERRNO = 0x00050000
-_NR = {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "socket": 41}
+_NR = {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "socket": 41, "setrlimit": 160,
+       "prlimit64": 302}
 _CLONE_THREAD, _AF_UNIX = 0x10000, 1
 
 
 def _bpf():
-    """Deny new processes (threads stay allowed) and non-Unix sockets, on x86-64."""
+    """Deny new processes (threads stay allowed), non-Unix sockets and changes to this
+    process's own resource limits (reading them stays allowed), on x86-64."""
     ld_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF opcodes (with K)
     eperm, enosys, eacces = _ERRNO | 1, _ERRNO | 38, _ERRNO | 13
     # (code, jt, jf, k); jumps are relative to the next instruction
@@ -127,15 +129,23 @@ def _bpf():
         (ret, 0, 0, eperm),                       # 9
         (jeq, 0, 1, _NR["clone3"]),               # 10 libc falls back to clone
         (ret, 0, 0, enosys),                      # 11
-        (jeq, 0, 3, _NR["clone"]),                # 12
+        (jeq, 0, 3, _NR["clone"]),                # 12 (not clone -> 16)
         (ld_abs, 0, 0, 16),                       # 13 A = flags (low word)
-        (jset, 5, 0, _CLONE_THREAD),              # 14 a thread: allow (-> 20)
+        (jset, 13, 0, _CLONE_THREAD),             # 14 a thread: allow (-> 28)
         (ret, 0, 0, eperm),                       # 15 a process: deny
-        (jeq, 0, 3, _NR["socket"]),               # 16 A is still the number
-        (ld_abs, 0, 0, 16),                       # 17 A = domain
-        (jeq, 1, 0, _AF_UNIX),                    # 18 -> 20 allow, else deny
-        (ret, 0, 0, eacces),                      # 19
-        (ret, 0, 0, _ALLOW),                      # 20
+        (jeq, 0, 1, _NR["setrlimit"]),            # 16
+        (ret, 0, 0, eperm),                       # 17
+        (jeq, 0, 5, _NR["prlimit64"]),            # 18 (not prlimit64 -> 24)
+        (ld_abs, 0, 0, 32),                       # 19 A = new_limit pointer (low word)
+        (jeq, 0, 2, 0),                           # 20 set: deny (-> 23)
+        (ld_abs, 0, 0, 36),                       # 21 A = new_limit pointer (high word)
+        (jeq, 5, 0, 0),                           # 22 NULL, a read: allow (-> 28)
+        (ret, 0, 0, eperm),                       # 23
+        (jeq, 0, 3, _NR["socket"]),               # 24 A is still the number
+        (ld_abs, 0, 0, 16),                       # 25 A = domain
+        (jeq, 1, 0, _AF_UNIX),                    # 26 -> 28 allow, else deny
+        (ret, 0, 0, eacces),                      # 27
+        (ret, 0, 0, _ALLOW),                      # 28
     ]
 
 
@@ -154,7 +164,8 @@ def _seccomp(report):
     if _libc.syscall(317, ctypes.c_uint(1), ctypes.c_uint(0), fbuf) != 0:  # seccomp()
         report["seccomp"] = f"failed: {_err()}"
         return
-    report["seccomp"] = "active: no new processes (fork/vfork/clone), no non-Unix sockets"
+    report["seccomp"] = ("active: no new processes (fork/vfork/clone), no non-Unix sockets, "
+                         "no raising of its own resource limits")
 
 
 # ---------------------------------------------------------------------- running code

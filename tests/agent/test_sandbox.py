@@ -117,3 +117,12 @@ def test_data_is_read_only(kidney):
                       "open(os.path.join(os.path.dirname(" + repr(box.data_files["h5ad"]) +
                       "), 'x.npz'), 'w')")
         assert "6555 (6555, 2)" in run.stdout and "PermissionError" in run.observation()
+
+
+def test_the_code_cannot_raise_its_own_limits(box):
+    run = box.run("import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU)[1] > 0)\n"
+                  "resource.setrlimit(resource.RLIMIT_CPU, (10**6, 10**6))")
+    if not run.protections["seccomp"].startswith("active"):
+        pytest.skip("no seccomp filter on this machine")
+    assert run.status == "error" and run.stdout == "True\n"  # reading the limits works
+    assert "ValueError" in run.observation() or "PermissionError" in run.observation()
