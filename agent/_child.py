@@ -1,14 +1,21 @@
-"""The sandbox's child process: confine itself with the kernel's mechanisms, then run code.
+"""The sandbox's child process: confine itself with the kernel's mechanisms, then run cells.
 
-Run as ``python -I _child.py JOB.json RESULT_FD`` by :mod:`cytoql.agent.sandbox`; standard
-library only until the confinement is in place (the data is loaded after). Each
-protection is applied, or its failure recorded, before any untrusted code runs; the
-report goes to the result pipe first, so the host knows what held even if the code
-crashes the process. Confinement order: rlimits, network namespace, Landlock, seccomp.
+Run as ``python -I _child.py CONTROL_FD RESULT_FD`` by :mod:`cytoql.agent.sandbox`. The
+first line on the control pipe is the job (JSON); standard library only until the
+confinement is in place (the data is loaded after). Each protection is applied, or its
+failure recorded, before any untrusted code runs; the report goes to the result pipe
+first, so the host knows what held even if the code crashes the process. Confinement
+order: rlimits, network namespace, Landlock, seccomp.
+
+Then the session loop: each further control line is one cell, run in the same namespace
+(variables persist, as in a REPL). After a cell, everything it wrote to stdout and stderr
+is flushed and followed by the job's marker on both, so the host can tell one step's
+output from the next; then ``end`` (with an ``error`` traceback when it raised) goes to
+the result pipe. The host sets the CPU limit of each step from outside (``prlimit``);
+this process cannot raise its own limits (seccomp).
 """
 
 import ctypes
-import io
 import json
 import os
 import re
@@ -32,9 +39,11 @@ def _err():
 
 
 # ---------------------------------------------------------------------- rlimits
-def _rlimits(limits, report):
+def _rlimits(limits, cpu_hard_s, report):
     mb = 1024 * 1024
-    wanted = {"RLIMIT_CPU": (limits["cpu_s"], limits["cpu_s"] + 1),
+    # the soft CPU limit covers the start-up; the host moves it before each step, under
+    # a hard limit that bounds the whole session
+    wanted = {"RLIMIT_CPU": (limits["cpu_s"], cpu_hard_s),
               "RLIMIT_AS": (limits["memory_mb"] * mb,) * 2,
               "RLIMIT_FSIZE": (limits["fsize_mb"] * mb,) * 2,
               "RLIMIT_NOFILE": (limits["nofile"],) * 2,
@@ -105,12 +114,14 @@ def _landlock(scratch, report):
 _ARCH_X86_64 = 0xC000003E
 _ALLOW, _KILL = 0x7FFF0000, 0x80000000
 _ERRNO = 0x00050000
-_NR = {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "socket": 41}
+_NR = {"clone": 56, "fork": 57, "vfork": 58, "clone3": 435, "socket": 41, "setrlimit": 160,
+       "prlimit64": 302}
 _CLONE_THREAD, _AF_UNIX = 0x10000, 1
 
 
 def _bpf():
-    """Deny new processes (threads stay allowed) and non-Unix sockets, on x86-64."""
+    """Deny new processes (threads stay allowed), non-Unix sockets and changes to this
+    process's own resource limits (reading them stays allowed), on x86-64."""
     ld_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06  # BPF opcodes (with K)
     eperm, enosys, eacces = _ERRNO | 1, _ERRNO | 38, _ERRNO | 13
     # (code, jt, jf, k); jumps are relative to the next instruction
@@ -127,15 +138,23 @@ def _bpf():
         (ret, 0, 0, eperm),                       # 9
         (jeq, 0, 1, _NR["clone3"]),               # 10 libc falls back to clone
         (ret, 0, 0, enosys),                      # 11
-        (jeq, 0, 3, _NR["clone"]),                # 12
+        (jeq, 0, 3, _NR["clone"]),                # 12 (not clone -> 16)
         (ld_abs, 0, 0, 16),                       # 13 A = flags (low word)
-        (jset, 5, 0, _CLONE_THREAD),              # 14 a thread: allow (-> 20)
+        (jset, 13, 0, _CLONE_THREAD),             # 14 a thread: allow (-> 28)
         (ret, 0, 0, eperm),                       # 15 a process: deny
-        (jeq, 0, 3, _NR["socket"]),               # 16 A is still the number
-        (ld_abs, 0, 0, 16),                       # 17 A = domain
-        (jeq, 1, 0, _AF_UNIX),                    # 18 -> 20 allow, else deny
-        (ret, 0, 0, eacces),                      # 19
-        (ret, 0, 0, _ALLOW),                      # 20
+        (jeq, 0, 1, _NR["setrlimit"]),            # 16
+        (ret, 0, 0, eperm),                       # 17
+        (jeq, 0, 5, _NR["prlimit64"]),            # 18 (not prlimit64 -> 24)
+        (ld_abs, 0, 0, 32),                       # 19 A = new_limit pointer (low word)
+        (jeq, 0, 2, 0),                           # 20 set: deny (-> 23)
+        (ld_abs, 0, 0, 36),                       # 21 A = new_limit pointer (high word)
+        (jeq, 5, 0, 0),                           # 22 NULL, a read: allow (-> 28)
+        (ret, 0, 0, eperm),                       # 23
+        (jeq, 0, 3, _NR["socket"]),               # 24 A is still the number
+        (ld_abs, 0, 0, 16),                       # 25 A = domain
+        (jeq, 1, 0, _AF_UNIX),                    # 26 -> 28 allow, else deny
+        (ret, 0, 0, eacces),                      # 27
+        (ret, 0, 0, _ALLOW),                      # 28
     ]
 
 
@@ -154,7 +173,8 @@ def _seccomp(report):
     if _libc.syscall(317, ctypes.c_uint(1), ctypes.c_uint(0), fbuf) != 0:  # seccomp()
         report["seccomp"] = f"failed: {_err()}"
         return
-    report["seccomp"] = "active: no new processes (fork/vfork/clone), no non-Unix sockets"
+    report["seccomp"] = ("active: no new processes (fork/vfork/clone), no non-Unix sockets, "
+                         "no raising of its own resource limits")
 
 
 # ---------------------------------------------------------------------- running code
@@ -183,61 +203,73 @@ def final_answer(value, unit=""):
     raise _Final
 
 
-def _namespace(job):
-    # anndata is loaded only when the code names `adata`: importing it is most of a
-    # step's start-up, and plain-array steps do not need it
+def _namespace(data):
     ns = {"__name__": "__main__", "final_answer": final_answer}
-    data = job.get("data")
     if data:
         import numpy as np
 
         arrays = np.load(data["arrays"], allow_pickle=False)
         ns.update({k: arrays[k] for k in arrays.files})
         ns["np"] = np
-        if data.get("h5ad") and any(re.search(r"\badata\b", c) for c in job["cells"]):
-            import anndata
-
-            ns["adata"] = anndata.read_h5ad(data["h5ad"])
     return ns
+
+
+def _load_adata(ns, h5ad):
+    # loaded before the first cell that names `adata`, once per session: importing
+    # anndata is most of the start-up, and plain-array runs do not need it
+    import anndata
+
+    ns["adata"] = anndata.read_h5ad(h5ad)
+
+
+def _end_output(marker):
+    """Flush what the step wrote (Python and C buffers), then mark its end on both streams."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - the code may have replaced or closed them
+            pass
+    _libc.fflush(None)
+    os.write(1, marker)
+    os.write(2, marker)
 
 
 def main():
     global _OUT
-    job_path, fd = sys.argv[1], int(sys.argv[2])
-    _OUT = os.fdopen(fd, "w", buffering=1)
-    with open(job_path, encoding="utf-8") as f:
-        job = json.load(f)
+    control = os.fdopen(int(sys.argv[1]), "r", encoding="utf-8")
+    _OUT = os.fdopen(int(sys.argv[2]), "w", buffering=1, encoding="utf-8")
+    job = json.loads(control.readline())
+    _libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG: SIGKILL if the host dies mid-step
     os.chdir(job["scratch"])
     report = {}
-    _rlimits(job["limits"], report)
+    _rlimits(job["limits"], job["cpu_hard_s"], report)
     _no_network(report)
     _landlock(job["scratch"], report)
     _seccomp(report)
     _emit("protections", report=report)
     if job.get("probe"):
         return
-    ns = _namespace(job)
-    *before, current = job["cells"]
-    real = sys.stdout
-    for cell in before:  # earlier successful steps, re-run quietly to rebuild the state
-        sys.stdout = io.StringIO()
+    marker, data = job["marker"].encode(), job.get("data")
+    ns = _namespace(data)
+    h5ad = data.get("h5ad") if data else None  # until adata is loaded
+    _end_output(marker)  # what the start-up printed is no step's output
+    _emit("ready")
+    for line in control:  # one cell a line; the end of the pipe ends the session
+        code, end = json.loads(line)["code"], {}
         try:
-            exec(compile(cell, "<earlier step>", "exec"), ns)
+            if h5ad and re.search(r"\badata\b", code):
+                _load_adata(ns, h5ad)
+                h5ad = None
+            exec(compile(code, "<step>", "exec"), ns)
         except _Final:
             pass
-        finally:
-            sys.stdout = real
-    try:
-        exec(compile(current, "<step>", "exec"), ns)
-    except _Final:
-        pass
-    except BaseException as exc:  # noqa: BLE001 - every failure is an observation
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        # drop the frames of this runner: the model sees only its own code
-        text = "".join(line for line in tb if "_child.py" not in line)
-        _emit("error", type=type(exc).__name__, text=text)
-        return
-    _emit("done")
+        except BaseException as exc:  # noqa: BLE001 - every failure is an observation
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            # drop the frames of this runner: the model sees only its own code
+            end = {"error": type(exc).__name__,
+                   "text": "".join(t for t in tb if "_child.py" not in t)}
+        _end_output(marker)
+        _emit("end", **end)
 
 
 if __name__ == "__main__":

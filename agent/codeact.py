@@ -1,10 +1,11 @@
 """The CodeAct route: Thought -> Code -> Observation in the sandbox, until
 ``final_answer(value, unit)`` or the step limit.
 
-Each step runs in a fresh confined child that first re-runs the earlier successful steps
-quietly (their output is not repeated), so variables carry over; a step that failed is not
-re-run. The few-shot exemplars are domain-agnostic coding–reasoning, as CodeCytos found
-they help open models most.
+All steps of a run share one confined sandbox session (:meth:`Sandbox.session`), so
+variables carry over and each step runs once. A step that ends the sandbox process
+restarts the session: the earlier successful steps are re-run quietly to restore their
+variables, and that step's observation says so. The few-shot exemplars are
+domain-agnostic coding–reasoning, as CodeCytos found they help open models most.
 """
 
 from __future__ import annotations
@@ -72,22 +73,23 @@ def run_codeact(call, messages: list[dict], sandbox: Sandbox, steps: int, transc
     ``{"value", "unit"}`` or None.
     """
     cells: list[str] = []
-    for step in range(1, steps + 1):
-        reply = call(messages)
-        kind, code, _ = parse_reply(reply, language="python")
-        if kind != "code":
-            observation = ("No ```python block found. Reply with `Thought:` and one "
-                           "```python block; finish with final_answer(value, unit).")
-            transcript.append({"event": "observation", "step": step, "status": "no code"})
-        else:
-            run = sandbox.run(cells + [code])
-            transcript.append({"event": "observation", "step": step, "status": run.status,
-                               "wall_s": round(run.wall_s, 3)})
-            if run.final is not None:
-                return run.final, cells + [code], step, None
-            if run.ok:
-                cells.append(code)
-            observation = run.observation()
-        messages.append({"role": "user", "content": f"Observation:\n{observation}"})
-        transcript.append(messages[-1])
+    with sandbox.session(steps) as session:
+        for step in range(1, steps + 1):
+            reply = call(messages)
+            kind, code, _ = parse_reply(reply, language="python")
+            if kind != "code":
+                observation = ("No ```python block found. Reply with `Thought:` and one "
+                               "```python block; finish with final_answer(value, unit).")
+                transcript.append({"event": "observation", "step": step, "status": "no code"})
+            else:
+                run = session.step(code)
+                transcript.append({"event": "observation", "step": step, "status": run.status,
+                                   "wall_s": round(run.wall_s, 3)})
+                if run.final is not None:
+                    return run.final, cells + [code], step, None
+                if run.ok:
+                    cells.append(code)
+                observation = run.observation()
+            messages.append({"role": "user", "content": f"Observation:\n{observation}"})
+            transcript.append(messages[-1])
     return None, cells, steps, f"no final_answer after {steps} CodeAct steps"

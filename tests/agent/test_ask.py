@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -111,6 +112,35 @@ def test_codeact_recovers_from_an_exception(kidney, r):
     assert answer.route == "codeact" and answer.value == 6555
     assert "NameError: name 'undefined_name' is not defined" in backend.calls[1][-1]["content"]
     assert "print(undefined_name)" not in answer.code  # failed steps are not kept
+
+
+def test_codeact_steps_share_one_session(kidney, r):
+    replies = [r.py("import time\nt0 = time.monotonic()\nprint(repr(t0))"),
+               r.py("n = int((cell_type == 'Podocyte').sum())"),
+               r.py('final_answer(t0, "s")')]
+    answer, backend = _ask(kidney, replies, mode="codeact-only")
+    printed = backend.calls[1][-1]["content"].removeprefix("Observation:\n")
+    assert answer.route == "codeact" and answer.value == float(printed)  # step 1 ran once
+
+
+def test_codeact_survives_a_crash(kidney, r):
+    replies = [r.py("n = int((cell_type == 'Podocyte').sum())"), r.py("import os\nos._exit(3)"),
+               r.py('final_answer(n, "cells")')]
+    answer, backend = _ask(kidney, replies, mode="codeact-only")
+    crash = backend.calls[2][-1]["content"]
+    assert "exited with status 3" in crash and "restarted in a new process" in crash
+    assert "variables from the 1 earlier successful step were restored" in crash
+    assert answer.value == PODOCYTES and "_exit" not in answer.code
+    assert [e["status"] for e in answer.transcript if e.get("event") == "observation"] == [
+        "ok", "exit", "ok"]
+
+
+def test_codeact_leaves_no_process_when_the_model_fails(kidney, r):
+    answer, backend = _ask(kidney, [r.py("import os\nprint(os.getpid())")], mode="codeact-only")
+    assert answer.route == "failed" and "ran out of replies" in answer.error
+    pid = int(backend.calls[1][-1]["content"].removeprefix("Observation:\n"))
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
 
 
 def test_codeact_step_limit(kidney, r):

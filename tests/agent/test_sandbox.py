@@ -117,3 +117,133 @@ def test_data_is_read_only(kidney):
                       "open(os.path.join(os.path.dirname(" + repr(box.data_files["h5ad"]) +
                       "), 'x.npz'), 'w')")
         assert "6555 (6555, 2)" in run.stdout and "PermissionError" in run.observation()
+
+
+# ---------------------------------------------------------------------- sessions
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_step_runs_once(box):
+    with box.session(3) as session:
+        session.step("open('log.txt', 'a').write('step 1\\n')")
+        session.step("x = 2")
+        run = session.step("print(open('log.txt').read().count('step 1'))")
+    assert run.ok and run.stdout == "1\n"
+
+
+def test_variables_persist_without_re_running(box):
+    with box.session(3) as session:
+        first = session.step("import os\nimport numpy as np\n"
+                             "draw = np.random.default_rng().random()\n"
+                             "pid = os.getpid()\nprint(repr(draw))")
+        session.step("y = 1")
+        third = session.step("print(repr(draw), pid == os.getpid())")
+    assert third.ok and third.stdout == f"{first.stdout.strip()} True\n"
+
+
+def test_a_crash_restarts_the_session_and_restores_the_variables(box):
+    with box.session(4) as session:
+        session.step("a = 41\nopen('runs.txt', 'a').write('ok\\n')")
+        failed = session.step("open('runs.txt', 'a').write('failed\\n')\nraise ValueError('no')")
+        crash = session.step("import ctypes\nctypes.string_at(0)")
+        after = session.step("text = open('runs.txt').read()\n"
+                             "print(a + 1, text.count('ok'), text.count('failed'))")
+    assert failed.status == "error" and not failed.session
+    assert crash.status == "killed" and "SIGSEGV" in crash.observation()
+    assert "restarted in a new process" in crash.observation()
+    assert "variables from the 1 earlier successful step were restored" in crash.observation()
+    # the successful step ran again to restore `a`; the failed one was not re-run
+    assert after.ok and after.stdout == "42 2 1\n" and not after.session
+
+
+def test_a_restore_that_fails_is_told(box):
+    once = "import os\nif os.path.exists('once'):\n    raise RuntimeError('ran before')\n" \
+           "open('once', 'w').close()\nx = 1"
+    with box.session(3) as session:
+        session.step(once)
+        crash = session.step("import os\nos._exit(1)")
+        after = session.step("print(x)")
+    assert "failed for 1 (first: RuntimeError: ran before)" in crash.observation()
+    assert "some variables may be missing" in crash.observation()
+    assert after.status == "error" and "NameError" in after.observation()
+
+
+def test_a_timeout_restarts_the_session():
+    with Sandbox(limits=Limits(wall_s=2, cpu_s=1)) as box, box.session(3) as session:
+        session.step("x = 7")
+        slow = session.step("import time\ntime.sleep(60)")
+        after = session.step("print(x)")
+    assert slow.status == "timeout" and "wall-clock limit of 2 s" in slow.observation()
+    assert "restarted in a new process" in slow.observation()
+    assert after.ok and after.stdout == "7\n"
+
+
+def test_os_exit_without_earlier_steps_says_nothing_was_restored(box):
+    with box.session(2) as session:
+        run = session.step("import os\nos._exit(3)")
+        after = session.step("print('fresh')")
+    assert run.status == "exit" and "no earlier variables to restore" in run.observation()
+    assert after.ok and after.stdout == "fresh\n"
+
+
+def test_a_memory_error_keeps_the_session(box):
+    with box.session(3) as session:
+        session.step("import os\nx = 1\npid = os.getpid()")
+        big = session.step("y = bytearray(8 * 1024**3)")
+        after = session.step("print(x, pid == os.getpid())")
+    assert big.status == "error" and "MemoryError" in big.observation() and not big.session
+    assert after.ok and after.stdout == "1 True\n"
+
+
+_BURN = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6:\n    pass"
+
+
+def test_the_cpu_limit_holds_per_step(box):
+    with box.session(3) as session:
+        # 1.2 s in all: more than one step's limit, so it must be counted per step
+        assert session.step(_BURN).ok and session.step(_BURN).ok
+        run = session.step("while True:\n    pass")
+    assert run.status == "killed" and "SIGXCPU" in run.observation()
+    assert "limit: 1 s of CPU" in run.observation()
+
+
+def test_ignoring_sigxcpu_does_not_escape_the_cpu_limit(box):
+    run = box.run("import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\n"
+                  "while True:\n    pass")
+    assert run.status == "killed" and "CPU time limit exceeded" in run.observation()
+
+
+def test_the_code_cannot_raise_its_own_limits(box):
+    run = box.run("import resource\nprint(resource.getrlimit(resource.RLIMIT_CPU)[1] > 0)\n"
+                  "resource.setrlimit(resource.RLIMIT_CPU, (10**6, 10**6))")
+    if not run.protections["seccomp"].startswith("active"):
+        pytest.skip("no seccomp filter on this machine")
+    assert run.status == "error" and run.stdout == "True\n"  # reading the limits works
+    assert "ValueError" in run.observation() or "PermissionError" in run.observation()
+
+
+def test_output_stays_with_its_step(box):
+    with box.session(3) as session:
+        huge = session.step("import sys\nprint('x' * 10**7)\nsys.stdout.write('no newline')\n"
+                            "sys.stderr.write('warned')")
+        quiet = session.step("y = 1")
+        run = session.step("print('ok')")
+    assert "[output cut:" in huge.stdout and huge.stderr == "warned"
+    assert quiet.stdout == quiet.stderr == "" and quiet.observation() == "(no output)"
+    assert run.stdout == "ok\n" and run.stderr == ""
+
+
+def test_no_process_outlives_its_session(box):
+    with pytest.raises(RuntimeError), box.session(3) as session:
+        pid = int(session.step("import os\nprint(os.getpid())").stdout)
+        raise RuntimeError("the host fails mid-run")
+    assert _gone(pid)
+    left_open = box.session(2)
+    pid = int(left_open.step("import os\nprint(os.getpid())").stdout)
+    box.close()  # closing the sandbox ends a session that was never closed
+    assert _gone(pid)
