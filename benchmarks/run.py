@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -55,7 +56,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="*", help="cell counts (default: each case's)")
     parser.add_argument("--only", nargs="*", default=None, help=f"suites among {SUITES}")
-    parser.add_argument("--case", default=None, help="run only cases whose name contains this")
+    parser.add_argument("--case", nargs="*", default=None,
+                        help="run only cases whose name contains one of these")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per measurement")
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
@@ -66,16 +68,19 @@ def main(argv=None) -> int:
     header = ("| suite | case | n | CytoQL | baseline | baseline time | ratio | CytoQL peak RSS "
               "(extra) | target |")
     rows = [header, "|" + "---|" * 9]
+    times: dict[tuple[str, str, str], dict[int, float]] = {}  # (suite, case, impl) -> n -> s
     print(f"machine: {machine()}")
     print(header)
     print(rows[1])
     for suite in args.only or SUITES:
         module = suite if suite.startswith("bench_") else f"bench_{suite}"
         for case in load_module(module).CASES:
-            if args.case and args.case not in case.name:
+            if args.case and not any(part in case.name for part in args.case):
                 continue
             for n in args.sizes or case.sizes:
                 ours = run_one(module, case, "cytoql", n, args.repeat, cache, args.timeout)
+                if "seconds" in ours:
+                    times.setdefault((suite, case.name, "CytoQL"), {})[n] = ours["seconds"]
                 ours_t = fmt_time(ours["seconds"]) if "seconds" in ours else ours["error"]
                 mem = (f"{ours['peak_mib']:.0f} MiB (+{ours['extra_mib']:.0f})"
                        if "peak_mib" in ours else "")
@@ -85,6 +90,8 @@ def main(argv=None) -> int:
                         base_t, ratio, name = "", "", "—"
                     else:
                         base = run_one(module, case, name, n, args.repeat, cache, args.timeout)
+                        if "seconds" in base:
+                            times.setdefault((suite, case.name, name), {})[n] = base["seconds"]
                         base_t = fmt_time(base["seconds"]) if "seconds" in base else base["error"]
                         ratio = (f"{base['seconds'] / ours['seconds']:.2f}×"
                                  if "seconds" in base and "seconds" in ours else "")
@@ -92,13 +99,36 @@ def main(argv=None) -> int:
                            f"{name} | {base_t} | {ratio} | {mem} | {case.target} |")
                     rows.append(row)
                     print(row, flush=True)
+    scaling = scaling_rows(times)
+    for row in scaling:
+        print(row)
     if args.markdown:
         text = (f"Measured {date.today()} on {machine()}.\n"
                 "Ratio = baseline time / CytoQL time (> 1: CytoQL faster). Best of "
                 f"{args.repeat} calls after one warm-up, each in a fresh process.\n\n"
                 + "\n".join(rows) + "\n")
+        if scaling:
+            text += ("\nScaling exponents: log10 of the time ratio per 10x cells between "
+                     "consecutive sizes (1 is linear; fixed costs push it below 1 at the "
+                     "small end).\n\n" + "\n".join(scaling) + "\n")
         args.markdown.write_text(with_results(args.markdown, text))
     return 0
+
+
+def scaling_rows(times: dict) -> list[str]:
+    """A markdown table of scaling exponents, for every implementation timed at two or
+    more sizes: ``log(t2 / t1) / log(n2 / n1)`` between consecutive sizes."""
+    rows = []
+    for (suite, case, impl), by_n in times.items():
+        sizes = sorted(by_n)
+        if len(sizes) < 2:
+            continue
+        steps = [f"{a:,} → {b:,}: {math.log(by_n[b] / by_n[a]) / math.log(b / a):.2f}"
+                 for a, b in zip(sizes, sizes[1:])]
+        rows.append(f"| {suite.removeprefix('bench_')} | {case} | {impl} | {'; '.join(steps)} |")
+    if not rows:
+        return []
+    return ["| suite | case | implementation | exponent |", "|---|---|---|---|", *rows]
 
 
 def with_results(path: Path, table: str) -> str:
