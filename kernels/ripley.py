@@ -139,44 +139,50 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
         dd = y - ymin
         cx = min(int(dl / cell), nx - 1)
         cy = min(int(dd / cell), ny - 1)
-        for gy in range(max(cy - span, 0), min(cy + span + 1, ny)):
+        # Row by row, the cells within reach are one run of grid positions (widened
+        # by a slack: extra candidates fail the distance test), visited in the order
+        # cell by cell would visit them, so the sums are the same to the bit. Rows
+        # below the point's own hold only lower positions: skipped when ``half``.
+        for gy in range(cy if half else max(cy - span, 0), min(cy + span + 1, ny)):
             gap_y = max(0.0, max(gy * cell - dd, dd - (gy + 1) * cell))
             if gap_y * gap_y > reach2:
                 continue
-            for gx in range(max(cx - span, 0), min(cx + span + 1, nx)):
-                gap_x = max(0.0, max(gx * cell - dl, dl - (gx + 1) * cell))
-                if gap_x * gap_x + gap_y * gap_y > reach2:
+            chord = math.sqrt(max(reach2 - gap_y * gap_y, 0.0)) * (1.0 + 1e-9) + 1e-9 * cell
+            gx_lo = max(cx - span, 0, int(math.floor((dl - chord) / cell)))
+            gx_hi = min(cx + span, nx - 1, int(math.floor((dl + chord) / cell)))
+            if gx_lo > gx_hi:
+                continue
+            lo = cell_start[gy * nx + gx_lo]
+            if half:
+                lo = max(lo, own + 1)
+            for p in range(lo, cell_start[gy * nx + gx_hi + 1]):
+                dx = bxy[p, 0] - x
+                dy = bxy[p, 1] - y
+                d2 = dx * dx + dy * dy
+                if d2 > reach2 or (d2 == 0.0 and bid[p] == qid[i]):
                     continue
-                c = gy * nx + gx
-                lo = max(cell_start[c], own + 1) if half else cell_start[c]
-                for p in range(lo, cell_start[c + 1]):
-                    dx = bxy[p, 0] - x
-                    dy = bxy[p, 1] - y
-                    d2 = dx * dx + dy * dy
-                    if d2 > reach2 or (d2 == 0.0 and bid[p] == qid[i]):
-                        continue
-                    d = math.sqrt(d2)
-                    if d > reach:
-                        continue
-                    if correction == _TRANSLATION:
-                        w = factor * min(area / ((width - abs(dx)) * (height - abs(dy))),
-                                         MAX_EDGE_WEIGHT)
-                    elif correction == _ISOTROPIC:
-                        w = _isotropic_weight(d, x, y, xmin, ymin, xmax, ymax)
-                        if half:
-                            w += _isotropic_weight(d, bxy[p, 0], bxy[p, 1],
-                                                   xmin, ymin, xmax, ymax)
-                    else:
-                        w = factor
-                    if h == 0.0:
-                        rows[i, _first_at_least(r, d, r0, inv_step)] += w
-                    else:
-                        for k in range(_first_at_least(r, d - h, r0, inv_step), nr):
-                            u = (r[k] - d) / h
-                            if u >= 1.0:
-                                break
-                            if u > -1.0:
-                                rows[i, k] += w * 0.75 * (1.0 - u * u) / h
+                d = math.sqrt(d2)
+                if d > reach:
+                    continue
+                if correction == _TRANSLATION:
+                    w = factor * min(area / ((width - abs(dx)) * (height - abs(dy))),
+                                     MAX_EDGE_WEIGHT)
+                elif correction == _ISOTROPIC:
+                    w = _isotropic_weight(d, x, y, xmin, ymin, xmax, ymax)
+                    if half:
+                        w += _isotropic_weight(d, bxy[p, 0], bxy[p, 1],
+                                               xmin, ymin, xmax, ymax)
+                else:
+                    w = factor
+                if h == 0.0:
+                    rows[i, _first_at_least(r, d, r0, inv_step)] += w
+                else:
+                    for k in range(_first_at_least(r, d - h, r0, inv_step), nr):
+                        u = (r[k] - d) / h
+                        if u >= 1.0:
+                            break
+                        if u > -1.0:
+                            rows[i, k] += w * 0.75 * (1.0 - u * u) / h
 
 
 @jit
