@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cytoql.kernels import autocorrelation as ac
+from cytoql.kernels._autocorr_sums import _permutation_sums
 from cytoql.kernels.reference import autocorrelation as ref
 from strategies import points
 
@@ -175,8 +176,8 @@ def test_permutations_are_seeded_and_thread_count_free():
                 ac.morans_i(y, w, nperm=199, rng=np.random.default_rng(5)),
                 ac.gearys_c(y, w, nperm=199, rng=np.random.default_rng(5)),
                 # the permuted statistics themselves, bit for bit (p_sim is only a count)
-                *(ac._permutation_sums(w.indptr, w.indices, w.weights, z, 199,
-                                       np.random.default_rng(5), geary) for geary in (False, True)),
+                *(_permutation_sums(w.indptr, w.indices, w.weights, z, 199,
+                                    np.random.default_rng(5), geary) for geary in (False, True)),
             ])
     finally:
         numba.set_num_threads(before)
