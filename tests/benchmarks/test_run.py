@@ -40,3 +40,12 @@ def test_the_docs_page_has_a_results_section(run):
     text = (RUN.parents[1] / "docs" / "benchmarks.md").read_text()
     assert text.count(run.RESULTS_START) == text.count(run.RESULTS_END) == 1
     assert text.index(run.RESULTS_START) < text.index(run.RESULTS_END)
+
+
+def test_scaling_exponents_between_consecutive_sizes(run):
+    times = {("bench_x", "case", "CytoQL"): {10: 1.0, 100: 10.0, 1000: 1000.0},
+             ("bench_x", "case", "one size"): {10: 1.0}}
+    rows = run.scaling_rows(times)
+    assert rows[2] == "| x | case | CytoQL | 10 → 100: 1.00; 100 → 1,000: 2.00 |"
+    assert len(rows) == 3  # a single size has no exponent
+    assert run.scaling_rows({}) == []
