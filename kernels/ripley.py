@@ -139,10 +139,9 @@ def _pair_rows(qxy, qid, bxy, bid, cell_start, xmin, ymin, xmax, ymax, cell, nx,
         dd = y - ymin
         cx = min(int(dl / cell), nx - 1)
         cy = min(int(dd / cell), ny - 1)
-        # Row by row, the cells within reach are one run of grid positions (widened
-        # by a slack: extra candidates fail the distance test), visited in the order
-        # cell by cell would visit them, so the sums are the same to the bit. Rows
-        # below the point's own hold only lower positions: skipped when ``half``.
+        # Per row, the cells within reach are one run of grid positions (widened by a
+        # slack; extra candidates fail the distance test), read in cell order: the sums
+        # are those of a cell-by-cell walk to the bit. ``half`` skips lower rows.
         for gy in range(cy if half else max(cy - span, 0), min(cy + span + 1, ny)):
             gap_y = max(0.0, max(gy * cell - dd, dd - (gy + 1) * cell))
             if gap_y * gap_y > reach2:

@@ -411,11 +411,12 @@ def _split_fovs(adata, xy, scale, fov_groups, sample_groups, windows):
             window = window_of_cells(fxy)
             notes.append(f"window of FOV {name!r}: bounding box of its cells "
                          f"(no uns['{keys.FOV_WINDOWS}'] entry)")
-        outside = None if window.source == "cells" else ~window.contains(fxy)
-        if outside is not None and outside.any():
-            cells = np.asarray(adata.obs_names)[index[outside]]
-            raise DataError(f"{outside.sum()} cell(s) of FOV {name!r} lie outside its window "
-                            f"({window.describe()}), e.g. {quote_list(cells, 3)}")
+        if window.source != "cells":  # the cells' own bounding box holds them all
+            outside = ~window.contains(fxy)
+            if outside.any():
+                cells = np.asarray(adata.obs_names)[index[outside]]
+                raise DataError(f"{outside.sum()} cell(s) of FOV {name!r} lie outside its "
+                                f"window ({window.describe()}), e.g. {quote_list(cells, 3)}")
         fovs.append(FieldOfView(name, _read_only(index.astype(np.int64, copy=False)), fxy,
                                 window, sample))
     return tuple(fovs), notes
